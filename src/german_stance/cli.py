@@ -1,0 +1,130 @@
+"""Command line: ``german-stance train | evaluate | predict | compare``.
+
+Usage: ``german-stance train --config configs/stance.yaml --num_epochs=2``
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger("german_stance")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands and their options."""
+    parser = argparse.ArgumentParser(prog="german-stance", description=(
+        "Label German news sentences by stance toward the Russia-North Korea cooperation."))
+    parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="fine-tune a backbone; extra --key=value flags override the config")
+    train.add_argument("--config", default="configs/stance.yaml", help="YAML config (default: %(default)s)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run folder of the same name")
+    train.add_argument("--seeds", type=int, default=1,
+                       help="train this many seeds (seed, seed+1, ...) as runs <run_name>-seed<N>")
+
+    evaluate = commands.add_parser("evaluate", help="score a run on labelled JSONL files and write a report")
+    evaluate.add_argument("--model", required=True, nargs="+", help="run folder(s); several = seeds of one setup")
+    evaluate.add_argument("--data", required=True, action="append", help="labelled JSONL file (repeatable)")
+    evaluate.add_argument("--out", help="report folder (default: <first run>/report)")
+    evaluate.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default: %(default)s)")
+    evaluate.add_argument("--no-baselines", action="store_true", help="skip the majority and TF-IDF baselines")
+    evaluate.add_argument("--no-temperature", action="store_true", help="skip temperature scaling on dev")
+
+    compare = commands.add_parser("compare", help="one table of several runs (and baselines) on the same data")
+    compare.add_argument("--model", required=True, nargs="+", help="run folders; NAME=RUN1,RUN2 groups seeds")
+    compare.add_argument("--data", required=True, action="append", help="labelled JSONL file (repeatable)")
+    compare.add_argument("--out", required=True, help="folder for comparison.md/.html/.json")
+    compare.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default: %(default)s)")
+
+    predict = commands.add_parser("predict", help="label every sentence of articles")
+    predict.add_argument("--model", required=True, help="trained run folder")
+    predict.add_argument("inputs", nargs="*", help=".txt/.md/.html files, folders, a .jsonl of {id, text}, "
+                                                   "or - for standard input (default when none given)")
+    predict.add_argument("--format", choices=["jsonl", "csv", "table", "html"],
+                         help="output format (default: table on a terminal, jsonl when piped)")
+    predict.add_argument("--output", "-o", help="write to this file instead of standard output")
+    predict.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass")
+    predict.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    return parser
+
+
+def configure_logging(quiet: bool) -> None:
+    """Only the CLI configures logging; library modules just get their loggers."""
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
+    if not quiet:
+        logging.getLogger("german_stance").setLevel(logging.INFO)
+    for noisy in ("httpx", "urllib3", "filelock", "datasets"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
+    """``train``: one run per seed."""
+    from .config import load_config
+    from .train import train
+
+    cfg = load_config(args.config, overrides)
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.seeds == 1:
+        train(cfg, overwrite=args.overwrite)
+        return 0
+    from dataclasses import replace
+
+    for offset in range(args.seeds):
+        seed = cfg.seed + offset
+        train(replace(cfg, seed=seed, run_name=f"{cfg.run_name}-seed{seed}"), overwrite=args.overwrite)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``evaluate``: metrics, intervals, baselines and the Markdown/HTML report."""
+    from .report import evaluate_runs
+
+    out_dir = Path(args.out) if args.out else Path(args.model[0]) / "report"
+    evaluate_runs([Path(m) for m in args.model], [Path(d) for d in args.data], out_dir,
+                  n_resamples=args.bootstrap, baselines=not args.no_baselines,
+                  temperature=not args.no_temperature)
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """``compare``: one table of several runs."""
+    from .compare import compare_runs
+
+    compare_runs(args.model, [Path(d) for d in args.data], Path(args.out), n_resamples=args.bootstrap)
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """``predict``: read inputs, label sentences, write the chosen format."""
+    from .predict_cli import predict_command
+
+    return predict_command(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``german-stance`` command; returns the exit code."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train":
+        parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    configure_logging(args.quiet)
+    try:
+        if args.command == "train":
+            return run_train(args, extra)
+        if args.command == "evaluate":
+            return run_evaluate(args)
+        if args.command == "compare":
+            return run_compare(args)
+        return run_predict(args)
+    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
+        print(f"german-stance {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
