@@ -99,7 +99,7 @@ def fit_temperature(logits: np.ndarray, y_true: Sequence[int]) -> float:
         probabilities = softmax(logits, temperature)
         return float(-np.mean(np.log(probabilities[np.arange(len(y_true)), y_true] + 1e-12)))
 
-    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 200))
+    grid = np.exp(np.linspace(np.log(0.01), np.log(100.0), 300))
     best = float(grid[np.argmin([nll(t) for t in grid])])
     fine = np.linspace(best * 0.9, best * 1.1, 41)
     return float(fine[np.argmin([nll(t) for t in fine])])

@@ -1,0 +1,60 @@
+"""Report figures with matplotlib: confusion matrix and reliability diagram.
+
+Usage: ``plot_confusion_matrix(matrix, Path("cm.png"), "dev")``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: reports are written on servers and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .config import LABELS  # noqa: E402
+
+
+def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str) -> Path:
+    """Counts with row-normalised shading (recall per gold class), gold on rows, predicted on columns."""
+    counts = np.asarray(matrix)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    figure, axis = plt.subplots(figsize=(4.8, 4.2), dpi=110)
+    axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for row in range(len(LABELS)):
+        for column in range(len(LABELS)):
+            dark = shares[row, column] > 0.55
+            axis.text(column, row, f"{counts[row, column]}\n{shares[row, column]:.0%}", ha="center", va="center",
+                      color="white" if dark else "black", fontsize=10)
+    axis.set_xticks(range(len(LABELS)), LABELS)
+    axis.set_yticks(range(len(LABELS)), LABELS)
+    axis.set_xlabel("predicted label")
+    axis.set_ylabel("gold label")
+    axis.set_title(f"Confusion matrix: {title}", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def plot_reliability(curves: dict[str, dict[str, Any]], path: Path, title: str) -> Path:
+    """Accuracy against mean confidence per confidence bin, one line per calibration; diagonal = perfect."""
+    figure, axis = plt.subplots(figsize=(4.8, 4.2), dpi=110)
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
+    for (name, calibration), marker in zip(curves.items(), ("o", "s", "^")):
+        bins = [b for b in calibration["bins"] if b["count"]]
+        axis.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker=marker,
+                  label=f"{name} (ECE {calibration['ece']:.3f})")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1.02)
+    axis.set_xlabel("mean confidence of the predicted label")
+    axis.set_ylabel("accuracy")
+    axis.set_title(f"Reliability diagram: {title}", fontsize=10)
+    axis.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path

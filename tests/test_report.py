@@ -1,0 +1,73 @@
+"""The evaluation report and comparison: sections present, files written, bad input refused."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from german_stance.cli import main
+
+from conftest import toy_rows, write_jsonl
+
+SECTIONS = ["macro-F1 [95% CI]", "majority class", "TF-IDF + logistic regression", "### Per class",
+            "### Confusion matrix", "### Calibration", "### Misclassified sentences", "### Per source",
+            "## What produced this report", "Expected calibration error"]
+
+
+def test_report_has_every_section(trained_run: Path, toy_data: dict, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    code = main(["--quiet", "evaluate", "--model", str(trained_run), "--data", str(toy_data["dev"]),
+                 "--data", str(toy_data["train"]), "--out", str(out), "--bootstrap", "50"])
+    assert code == 0
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    for section in SECTIONS:
+        assert section in markdown, section
+    assert markdown.count("## dev:") == 1 and markdown.count("## train:") == 1
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 4  # two figures per data file, embedded
+    assert "http://" not in page and "https://" not in page  # opens offline
+    metrics = json.loads((out / "metrics.json").read_text())
+    dev = metrics["files"]["dev"]["model"]
+    assert {"macro_f1", "accuracy", "per_class", "confusion_matrix", "intervals", "calibration"} <= set(dev)
+    assert set(metrics["files"]["dev"]["baselines"]) == {"majority class", "TF-IDF + logistic regression"}
+    assert (out / "dev_confusion.png").stat().st_size > 1000
+
+
+def test_seeds_report_mean_and_sd(tiny_config, toy_data: dict, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("\n".join(f"{k}: {v}" for k, v in tiny_config.to_dict().items()))
+    assert main(["--quiet", "train", "--config", str(config), "--seeds", "2", "--num_epochs=1"]) == 0
+    runs = [str(Path(tiny_config.output_dir) / f"tiny-seed{seed}") for seed in (42, 43)]
+    out = tmp_path / "seeds"
+    assert main(["--quiet", "evaluate", "--model", *runs, "--data", str(toy_data["dev"]), "--out", str(out),
+                 "--bootstrap", "20", "--no-baselines"]) == 0
+    assert "mean ± sd over seeds" in (out / "report.md").read_text()
+    seeds = json.loads((out / "metrics.json").read_text())["files"]["dev"]["seeds"]
+    assert seeds["macro_f1"]["std"] >= 0.0
+    compare_out = tmp_path / "compare"
+    assert main(["--quiet", "compare", "--model", f"two={runs[0]},{runs[1]}", f"one={runs[0]}",
+                 "--data", str(toy_data["dev"]), "--out", str(compare_out), "--bootstrap", "20"]) == 0
+    table = (compare_out / "comparison.md").read_text()
+    assert "| two | 2 |" in table and "| one | 1 |" in table and "TF-IDF + logistic regression" in table
+
+
+def test_label_outside_the_model_set_is_refused(trained_run: Path, tmp_path: Path, capsys) -> None:
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{**toy_rows()[0], "label": "pro-russian"}])
+    out = tmp_path / "out"
+    assert main(["evaluate", "--model", str(trained_run), "--data", str(bad), "--out", str(out)]) == 2
+    assert "expected a label in ['critical', 'neutral', 'supportive']" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("case", ["empty", "no_model"])
+def test_bad_inputs_get_clear_errors(case: str, trained_run: Path, toy_data: dict, tmp_path: Path, capsys) -> None:
+    data, model = str(toy_data["dev"]), str(trained_run)
+    if case == "empty":
+        (tmp_path / "empty.jsonl").write_text("")
+        data = str(tmp_path / "empty.jsonl")
+    else:
+        (tmp_path / "not_a_run").mkdir()
+        model = str(tmp_path / "not_a_run")
+    assert main(["evaluate", "--model", model, "--data", data, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert ("found an empty file" in err) if case == "empty" else ("expected a trained run" in err)
