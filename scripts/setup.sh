@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One-command setup: a virtual environment in .venv with PyTorch, german-stance and the test tools.
+# CPU machines get PyTorch's CPU build (a plain `pip install torch` on Linux pulls a CUDA build of several GB);
+# machines with an NVIDIA GPU (nvidia-smi works) or TORCH_VARIANT=cuda get the default CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
+
+if [ "${TORCH_VARIANT:-}" = "cuda" ] || { [ "${TORCH_VARIANT:-}" != "cpu" ] && nvidia-smi -L >/dev/null 2>&1; }; then
+    echo "setup: installing torch==$TORCH_VERSION (CUDA build)"
+    "${PIP[@]}" "torch==$TORCH_VERSION"
+else
+    echo "setup: installing torch==$TORCH_VERSION (CPU build)"
+    "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
+fi
+# torch is already satisfied, so this step adds only the remaining dependencies.
+"${PIP[@]}" -e ".[dev]"
+"$VENV/bin/python" -c "import torch, german_stance; print('setup: ok, torch', torch.__version__, '| cuda', torch.cuda.is_available())"
