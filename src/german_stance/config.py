@@ -28,10 +28,12 @@ class Config:
     max_length: int = 128
     freeze_embeddings: bool = True
     use_context: bool = False
+    # rewrite 40% of training sentences with Pyongyang/"…" style spellings (see data.vary_spelling)
+    spelling_variants: bool = True
     # optimisation
     batch_size: int = 16
     eval_batch_size: int = 64
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     num_epochs: float = 3.0
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01

@@ -157,3 +157,26 @@ def encode_for_model(rows: Sequence[dict[str, Any]], tokenizer: Any, max_length:
     if all("label" in row for row in rows):
         columns["labels"] = [LABEL2ID[row["label"]] for row in rows]
     return Dataset.from_dict(columns)
+
+
+# Spelling and typography that vary between German outlets; the corpus was written mostly in one style.
+SPELLING_VARIANTS: tuple[tuple[str, str], ...] = (
+    ("Pjöngjang", "Pyongyang"), ("Kim Jong Un", "Kim Jong-un"), ("Schoigu", "Shoigu"), ("Sacharowa", "Zakharova"),
+)
+QUOTE_STYLES: tuple[tuple[str, str], ...] = (("„", '"'), ("“", '"'), ("‚", "'"), ("‘", "'"))
+
+
+def vary_spelling(rows: Sequence[dict[str, Any]], seed: int, rate: float = 0.4) -> list[dict[str, Any]]:
+    """Rewrite a ``rate`` share of rows with another name spelling and straight quotes (labels unchanged)."""
+    # Real news text mixes „…“ with "…" and Pjöngjang with Pyongyang; the model should not key on either.
+    rng = random.Random(seed)
+    varied = []
+    for row in rows:
+        text = row["text"]
+        if rng.random() < rate:
+            for original, variant in SPELLING_VARIANTS:
+                text = text.replace(original, variant)
+            for original, variant in QUOTE_STYLES:
+                text = text.replace(original, variant)
+        varied.append({**row, "text": text})
+    return varied

@@ -21,7 +21,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import EvalPrediction
 
 from .config import ID2LABEL, LABEL2ID, LABELS, Config, save_config
-from .data import add_context, encode_for_model, read_sentences
+from .data import add_context, encode_for_model, read_sentences, vary_spelling
 from .metrics import compute_metrics
 from .model import load_backbone, resolve_device
 
@@ -132,6 +132,8 @@ def train(cfg: Config, overwrite: bool = False) -> Path:
     set_seed(cfg.seed)
     train_rows = load_split(cfg.train_file, cfg.max_train_samples, cfg.seed, cfg.use_context)
     dev_rows = load_split(cfg.dev_file, cfg.max_dev_samples, cfg.seed, cfg.use_context)
+    if cfg.spelling_variants:
+        train_rows = vary_spelling(train_rows, cfg.seed)
     model, tokenizer = load_backbone(cfg)
     train_set = encode_for_model(train_rows, tokenizer, cfg.max_length, cfg.use_context)
     dev_set = encode_for_model(dev_rows, tokenizer, cfg.max_length, cfg.use_context)
