@@ -79,3 +79,29 @@ def test_not_a_run_folder(tmp_path: Path) -> None:
         check_run_dir(tmp_path)
     with pytest.raises(FileNotFoundError, match="expected a run folder"):
         check_run_dir(tmp_path / "missing")
+
+
+def test_cls_pooling_trains_with_the_stock_head(tiny_config) -> None:
+    run_dir = train(replace(tiny_config, pooling="cls", run_name="cls", num_epochs=1))
+    run = load_run(run_dir, device="cpu")
+    assert type(run.model).__name__ == "BertForSequenceClassification"
+    assert predict_logits(run, ["Seoul verurteilte das Abkommen."]).shape == (1, 3)
+
+
+def test_mean_pooling_ignores_padding(trained_run: Path) -> None:
+    run = load_run(trained_run, device="cpu")
+    assert type(run.model).__name__ == "BertMeanPoolingClassifier"
+    short = "Kim dankte Putin."
+    alone = predict_logits(run, [short])
+    padded = predict_logits(run, [short, toy_rows()[0]["text"] * 2])[:1]
+    assert alone == pytest.approx(padded, abs=1e-5)
+
+
+def test_mean_pooling_refuses_non_bert_backbones(tmp_path: Path) -> None:
+    from transformers import DistilBertConfig
+
+    from german_stance.model import classifier_class
+
+    DistilBertConfig(vocab_size=50, dim=32, n_layers=1, n_heads=2, hidden_dim=37).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="set --pooling=cls"):
+        classifier_class(tmp_path, "mean")

@@ -27,6 +27,7 @@ class Config:
     model_name: str = "offline:multilingual-e5-small"
     max_length: int = 128
     freeze_embeddings: bool = True
+    pooling: str = "mean"  # "mean" over tokens (how e5 was trained; BERT backbones) or "cls" (any backbone)
     use_context: bool = False
     # rewrite 40% of training sentences with Pyongyang/"…" style spellings (see data.vary_spelling)
     spelling_variants: bool = True
@@ -68,6 +69,7 @@ class Config:
             (self.max_dev_samples >= 0, f"max_dev_samples must be >= 0 (0 = all), got {self.max_dev_samples}"),
             (bool(self.run_name) and "/" not in self.run_name,
              f"run_name must be a non-empty folder name without '/', got {self.run_name!r}"),
+            (self.pooling in ("mean", "cls"), f"pooling must be mean or cls, got {self.pooling!r}"),
             (self.logging_steps >= 1, f"logging_steps must be >= 1, got {self.logging_steps}"),
         ]
         for ok, message in checks:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import BertForSequenceClassification
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .backbone import OFFLINE_BACKBONE, ensure_offline_backbone
 from .config import ID2LABEL, LABEL2ID, LABELS, Config, load_config
@@ -38,13 +40,50 @@ def resolve_model_path(model_name: str) -> str:
     return model_name
 
 
+class BertMeanPoolingClassifier(BertForSequenceClassification):
+    """BERT classifier on the mean of the token states instead of the [CLS] state.
+
+    e5 was trained with mean pooling, so its [CLS] state carries little sentence information: with the
+    stock [CLS] head, training on our data sometimes stayed at chance level for whole runs, and with a mean
+    head it learned reliably (see README, Results). Weights and names are those of
+    ``BertForSequenceClassification``, so checkpoints load with this class's ``from_pretrained``.
+    """
+
+    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                **kwargs: Any) -> SequenceClassifierOutput:
+        """Mean-pool non-padding token states, then the pooler's dense+tanh and the classifier."""
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state
+        if attention_mask is None:
+            attention_mask = torch.ones(hidden.shape[:2], device=hidden.device)
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = torch.tanh(self.bert.pooler.dense((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)))
+        logits = self.classifier(self.dropout(pooled))
+        loss = torch.nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def classifier_class(path: str | Path, pooling: str) -> Any:
+    """The model class for a backbone folder/id and a pooling choice."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    if pooling == "cls":
+        return AutoModelForSequenceClassification
+    model_type = AutoConfig.from_pretrained(path).model_type
+    if model_type != "bert":
+        raise ValueError(f"pooling=mean needs a BERT backbone, found model type {model_type!r} in {path}; "
+                         "set --pooling=cls for this backbone")
+    return BertMeanPoolingClassifier
+
+
 def load_backbone(cfg: Config) -> tuple[Any, Any]:
     """Load tokenizer and a 3-label sequence classifier from the configured backbone."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     path = resolve_model_path(cfg.model_name)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model = classifier_class(path, cfg.pooling).from_pretrained(
         path, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID)
     if cfg.freeze_embeddings:
         freeze_word_embeddings(model)
@@ -86,11 +125,11 @@ def check_run_dir(run_dir: str | Path) -> Path:
 
 def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
     """Load the model, tokenizer and config of a trained run."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     run_dir = check_run_dir(run_dir)
     cfg = load_config(run_dir / "config.yaml")
-    model = AutoModelForSequenceClassification.from_pretrained(run_dir / "model")
+    model = classifier_class(run_dir / "model", cfg.pooling).from_pretrained(run_dir / "model")
     found = tuple(model.config.id2label[index] for index in range(model.config.num_labels))
     if found != LABELS:
         raise ValueError(f"expected a model with labels {list(LABELS)}, found {list(found)} in {run_dir}")
