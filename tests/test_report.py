@@ -71,3 +71,25 @@ def test_bad_inputs_get_clear_errors(case: str, trained_run: Path, toy_data: dic
     assert main(["evaluate", "--model", model, "--data", data, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert ("found an empty file" in err) if case == "empty" else ("expected a trained run" in err)
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+def test_report_renders_in_headless_chromium(trained_run: Path, toy_data: dict, tmp_path: Path) -> None:
+    import sys
+
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from check_html_view import take_screenshot
+
+    out = tmp_path / "report"
+    assert main(["--quiet", "evaluate", "--model", str(trained_run), "--data", str(toy_data["dev"]),
+                 "--out", str(out), "--bootstrap", "20"]) == 0
+    png = tmp_path / "shot.png"
+    take_screenshot(out / "report.html", png, size="1000,1800")
+    image = Image.open(png).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 24)
+    assert len(colours) > 50  # text, tables and the embedded figures, not a blank page
+    # The confusion matrix's blue shading is only there if the embedded PNG rendered.
+    blues = sum(count for count, (r, g, b) in colours if b > 120 and b - r > 60 and b - g > 20)
+    assert blues > 500

@@ -24,7 +24,7 @@ OFFLINE_BACKBONE = "offline:multilingual-e5-small"
 MAGIC = b"E5S1"
 Q4_BLOCK = 32  # weights per Q4_0 block
 # Bump when the conversion changes, so stale caches are rebuilt rather than trusted.
-CONVERSION_VERSION = 1
+CONVERSION_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,7 @@ def bert_config(packed: PackedModel) -> "BertConfig":
         num_attention_heads=int(hyper["heads"]), intermediate_size=int(hyper["ffn"]),
         max_position_embeddings=int(hyper["max_positions"]), type_vocab_size=int(hyper["type_vocab"]),
         layer_norm_eps=float(hyper["eps"]), hidden_act="gelu", pad_token_id=packed.special_ids["pad"],
+        bos_token_id=packed.special_ids["bos"], eos_token_id=packed.special_ids["eos"],
     )
 
 

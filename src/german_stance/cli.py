@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", nargs="*", help=".txt/.md/.html files, folders, a .jsonl of {id, text}, "
                                                    "or - for standard input (default when none given)")
     predict.add_argument("--format", choices=["jsonl", "csv", "table", "html"],
-                         help="output format (default: table on a terminal, jsonl when piped)")
+                         help="output format (default: from the --output suffix .csv/.html/.jsonl, else table on a "
+                              "terminal and jsonl when piped); CSV with --output also writes <stem>.summary.csv")
     predict.add_argument("--output", "-o", help="write to this file instead of standard output")
     predict.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
@@ -59,6 +60,12 @@ def configure_logging(quiet: bool) -> None:
         logging.getLogger("german_stance").setLevel(logging.INFO)
     for noisy in ("httpx", "urllib3", "filelock", "datasets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # trafilatura warns "discarding data: None" for pages without text; predict reports those itself.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    if quiet:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # "Loading weights" bars from from_pretrained
 
 
 def run_train(args: argparse.Namespace, overrides: list[str]) -> int:

@@ -34,8 +34,8 @@ class Config:
     # optimisation
     batch_size: int = 16
     eval_batch_size: int = 64
-    learning_rate: float = 1e-4
-    num_epochs: float = 3.0
+    learning_rate: float = 4e-5
+    num_epochs: float = 4.0
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     class_weighted_loss: bool = True

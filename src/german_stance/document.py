@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ table.errors td:first-child{max-width:560px}
 figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #e5e5ea}
 figcaption{font-size:.85rem;color:#555}p.note{font-size:.85rem;color:#666}
 pre{background:#f5f5f7;padding:.7rem;overflow-x:auto;font-size:.8rem}
-.critical{color:#b3261e;font-weight:600}.supportive{color:#1b6e3a;font-weight:600}.neutral{color:#555}
+.critical{color:#d55e00;font-weight:600}.supportive{color:#0072b2;font-weight:600}.neutral{color:#666}
 """
 
 
@@ -95,10 +96,12 @@ def to_markdown(blocks: list[Block], title: str) -> str:
     return "\n".join(lines)
 
 
+NUMBER_CELL = re.compile(r"-?\d[\d.,]*%?( \[-?[\d.]+, -?[\d.]+\]| ± [\d.]+)?")
+
+
 def _is_number(text: str) -> bool:
-    """True for cells that hold a number (right-aligned in HTML)."""
-    head = text.split(" ")[0].replace("±", "").replace("%", "").replace(",", "")
-    return head.replace(".", "", 1).lstrip("-").isdigit()
+    """True for cells that are a number, optionally with an interval or ± sd (right-aligned in HTML)."""
+    return NUMBER_CELL.fullmatch(text) is not None
 
 
 def _html_cell(text: str, tag: str) -> str:

@@ -43,10 +43,10 @@ def resolve_model_path(model_name: str) -> str:
 class BertMeanPoolingClassifier(BertForSequenceClassification):
     """BERT classifier on the mean of the token states instead of the [CLS] state.
 
-    e5 was trained with mean pooling, so its [CLS] state carries little sentence information: with the
-    stock [CLS] head, training on our data sometimes stayed at chance level for whole runs, and with a mean
-    head it learned reliably (see README, Results). Weights and names are those of
-    ``BertForSequenceClassification``, so checkpoints load with this class's ``from_pretrained``.
+    e5 was trained with mean pooling, so its [CLS] state carries less sentence information (the [CLS]
+    states of different sentences are more alike than their mean states). README's comparison table
+    measures both heads. Weights and names are those of ``BertForSequenceClassification``, so checkpoints
+    load with this class's ``from_pretrained``.
     """
 
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,

@@ -1,0 +1,244 @@
+"""Read the inputs of ``german-stance predict`` as articles ``(id, text)``, one at a time.
+
+Usage: ``for entry in iter_entries(["articles/", "more.jsonl"]): article = entry.read()``
+
+Accepted: ``.txt``/``.md``/``.html``/``.htm`` files, folders of them (not recursive, sorted by name),
+a ``.jsonl`` with one ``{"id": ..., "text": ...}`` article per line, and ``-`` (or nothing) for standard input.
+Entries are read lazily, so a folder or a large JSONL never sits in memory whole, and a bad entry raises
+``InputError`` only when it is read, so a batch can report it and carry on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple, TextIO
+
+TEXT_SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUFFIX_HINT = "a .txt, .md, .html or .htm file, a folder of them, a .jsonl of {id, text}, or - for standard input"
+
+
+class InputError(ValueError):
+    """A bad input entry; the message says what was expected, what was found and how to fix it."""
+
+
+class Article(NamedTuple):
+    """One article to label."""
+
+    id: str
+    text: str
+
+
+class Entry(NamedTuple):
+    """One input entry; ``read()`` returns its article or raises ``InputError``."""
+
+    name: str
+    read: Callable[[], Article]
+
+
+def _fail(error: InputError) -> Callable[[], Article]:
+    """An entry reader that raises ``error``, so bad paths are reported in order with the good ones."""
+    def read() -> Article:
+        raise error
+    return read
+
+
+def iter_entries(inputs: Sequence[str], stdin: TextIO | None = None) -> Iterator[Entry]:
+    """Expand files, folders, JSONL files and ``-`` into entries, in the order given; never raises."""
+    for name in inputs or ["-"]:
+        path = Path(name)
+        if name == "-":
+            yield Entry("stdin", lambda: read_stream(stdin or sys.stdin))
+        elif path.is_dir():
+            yield from _folder_entries(path)
+        elif path.suffix.lower() == ".jsonl" and path.is_file():
+            yield from _jsonl_entries(path)
+        else:
+            yield Entry(name, lambda path=path: read_file(path))
+
+
+def _folder_entries(folder: Path) -> Iterator[Entry]:
+    """One entry per text file directly in ``folder``, sorted by name; subfolders are not entered."""
+    try:
+        # Only names are listed up front; each file is read when its entry is read.
+        with os.scandir(folder) as listing:
+            names = sorted(item.name for item in listing if not item.name.startswith(".")
+                           and Path(item.name).suffix.lower() in TEXT_SUFFIXES and not item.is_dir())
+    except OSError as error:
+        yield Entry(str(folder), _fail(InputError(
+            f"{folder}: expected a readable folder, found {error.strerror}; check its permissions")))
+        return
+    if not names:
+        yield Entry(str(folder), _fail(InputError(
+            f"{folder}: expected {', '.join(TEXT_SUFFIXES)} files in the folder, found none; "
+            "put the articles there or pass the files directly (subfolders are not searched)")))
+    for name in names:
+        yield Entry(str(folder / name), lambda path=folder / name: read_file(path))
+
+
+def _jsonl_entries(path: Path) -> Iterator[Entry]:
+    """One entry per non-blank line of a JSONL file, read line by line."""
+    try:
+        with path.open("rb") as handle:
+            check_bytes(handle.read(8192), str(path))
+            handle.seek(0)
+            for number, raw in enumerate(handle, start=1):
+                if raw.strip():
+                    yield Entry(f"{path}:{number}", lambda raw=raw, number=number: parse_jsonl_line(path, number, raw))
+    except (OSError, InputError) as error:
+        yield Entry(str(path), _fail(error if isinstance(error, InputError) else _unreadable(path, error)))
+
+
+def parse_jsonl_line(path: Path, number: int, raw: bytes) -> Article:
+    """Parse one ``{"id", "text"}`` line; a missing id becomes ``<file stem>-<line number>``."""
+    where = f"{path} line {number}"
+    example = 'one object per line like {"id": "a1", "text": "Putin besuchte Pjöngjang. ..."}'
+    try:
+        row = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise InputError(f"{where}: expected UTF-8 text, found byte {raw[error.start]:#04x}; "
+                         "re-save the file as UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{where}: expected {example}, found invalid JSON ({error.msg}); fix the line") from None
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip():
+        if not isinstance(row, dict):
+            found = f"a JSON {type(row).__name__}"
+        else:
+            found = f"text {row['text']!r}" if "text" in row else f"only the keys {sorted(row)}"
+        raise InputError(f"{where}: expected a non-empty \"text\" field ({example}), found {found}; "
+                         "add the article text or drop the line")
+    article_id = str(row["id"]) if row.get("id") not in (None, "") else f"{path.stem}-{number}"
+    return Article(article_id, check_sentences(row["text"], where))
+
+
+def read_stream(stream: TextIO) -> Article:
+    """Read standard input as one plain-text (or HTML) article with the id ``stdin``."""
+    buffer = getattr(stream, "buffer", None)  # bytes when we can, so a wrong encoding is reported, not guessed
+    data = buffer.read() if buffer is not None else stream.read().encode("utf-8")
+    if not data.strip():
+        raise InputError("standard input: expected article text, found nothing; pipe text in "
+                         "(`cat article.txt | german-stance predict ...`) or pass files")
+    text = decode_bytes(data, "standard input")
+    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        text = extract_html_text(text, "standard input")
+    return Article("stdin", check_sentences(text, "standard input"))
+
+
+def read_file(path: Path) -> Article:
+    """Read one .txt/.md/.html file as an article whose id is the path as given."""
+    if not path.exists() and not path.is_symlink():
+        try:
+            near = difflib.get_close_matches(path.name, os.listdir(path.parent), n=1, cutoff=0.75)
+        except OSError:  # the folder is missing too
+            near = []
+        hint = f"; did you mean {str(path.parent / near[0])!r}?" if near else "; check the path"
+        raise InputError(f"{path}: expected {SUFFIX_HINT}, found nothing at that path{hint}")
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES:
+        raise InputError(f"{path}: expected {SUFFIX_HINT}, found a {suffix or 'suffix-less'} file; "
+                         "rename or convert it to .txt (or .html)")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    text = decode_bytes(data, str(path))
+    if suffix == ".md":
+        text = strip_markdown(text)
+    elif suffix in (".html", ".htm"):
+        text = extract_html_text(text, str(path))
+    return Article(str(path), check_sentences(text, str(path)))
+
+
+def _unreadable(path: Path, error: OSError) -> InputError:
+    """The error for a path the operating system would not let us read."""
+    return InputError(f"{path}: expected a readable file, found {error.strerror or error}; "
+                      "check its permissions (or where the link points)")
+
+
+def check_bytes(data: bytes, where: str) -> None:
+    """Raise unless ``data`` looks like non-empty text (no NUL bytes)."""
+    if not data.strip():
+        raise InputError(f"{where}: expected article text, found an empty file; add text or leave it out")
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{where}: expected a text file, found binary data (NUL bytes); "
+                         "convert it to UTF-8 text (e.g. pdftotext, pandoc) first")
+
+
+def decode_bytes(data: bytes, where: str) -> str:
+    """Decode UTF-8 (with or without BOM) or raise an ``InputError`` that names the bad byte."""
+    check_bytes(data, where)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{where}: expected UTF-8 text, found byte {data[error.start]:#04x} at position "
+                         f"{error.start}; convert it, e.g. `iconv -f latin1 -t utf-8 in.txt > out.txt`") from None
+
+
+def check_sentences(text: str, where: str) -> str:
+    """Return ``text`` unless it holds no sentence at all (no letter anywhere)."""
+    if not any(character.isalpha() for character in text):
+        found = "no text (only whitespace or markup)" if not text.strip() else f"no words ({text.strip()[:40]!r})"
+        raise InputError(f"{where}: expected at least one sentence of German text, found {found}; "
+                         "check that the file holds the article (HTML: that its text is not loaded by script)")
+    return text
+
+
+# Minimal Markdown: keep the prose, drop the markup. Line structure is kept because a line break is a
+# hard sentence boundary for the splitter (so a heading stays its own sentence).
+_MARKDOWN_RULES = [
+    (re.compile(r"\A---\n.*?\n---[ \t]*\n", re.S), ""),  # YAML front matter
+    (re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.S | re.M), ""),  # fenced code is not prose
+    (re.compile(r"<!--.*?-->", re.S), ""),  # comments
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
+    (re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*\S+.*$", re.M), ""),  # reference definitions
+    (re.compile(r"^[ \t]{0,3}([-*_][ \t]*){3,}$", re.M), ""),  # horizontal rules
+    (re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+[.)][ \t]+)+", re.M), ""),  # block markers
+    (re.compile(r"[ \t]+#+[ \t]*$", re.M), ""),  # closing hashes of headings
+    (re.compile(r"(?<!\w)(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1(?!\w)"), r"\2"),  # emphasis, inline code
+    (re.compile(r"</?[a-zA-Z][^>\n]*>"), ""),  # inline HTML tags
+]
+
+
+def strip_markdown(text: str) -> str:
+    """Remove common Markdown markup (headings, emphasis, links, lists, code) and keep the text."""
+    text = text.replace("\r\n", "\n")
+    for pattern, replacement in _MARKDOWN_RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def extract_html_text(markup: str, where: str) -> str:
+    """Main text of an HTML page without navigation and footer: trafilatura, else BeautifulSoup."""
+    import trafilatura
+
+    # favor_precision: a stray header or teaser line would be labelled like article text and skew the summary.
+    text = trafilatura.extract(markup, include_comments=False, include_tables=False, favor_precision=True) or ""
+    if text.strip():
+        return text
+    # trafilatura returns nothing for very short pages or pages without an article-like block.
+    try:
+        from bs4 import BeautifulSoup, NavigableString
+    except ImportError:
+        raise InputError(f"{where}: expected an article that trafilatura can find, found none, and the "
+                         "BeautifulSoup fallback is missing; `pip install beautifulsoup4` or save it as .txt") from None
+    soup = BeautifulSoup(markup, "html.parser")
+    for tag in soup(["head", "script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside",
+                     "form"]):
+        tag.decompose()
+    # Source line breaks inside a paragraph are not sentence boundaries; block elements are.
+    for node in soup.find_all(string=True):
+        if type(node) is NavigableString:
+            node.replace_with(re.sub(r"\s+", " ", str(node)))
+        else:  # doctype, comments, CDATA: not text
+            node.extract()
+    for tag in soup.find_all(["p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote",
+                              "section", "article", "main", "pre"]):
+        tag.insert_after("\n")
+    lines = (line.strip() for line in soup.get_text().split("\n"))
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,364 @@
+"""``german-stance predict`` end to end on the tiny BERT: every input kind, every format, bad inputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from german_stance import predict_cli
+from german_stance.cli import main
+from german_stance.config import LABELS
+from german_stance.inputs import Article, InputError, iter_entries, read_file, strip_markdown
+from german_stance.model import load_run
+from german_stance.predict import predict_article, summarise_article
+from german_stance.sentences import split_sentences
+
+from conftest import REPO, toy_rows, write_jsonl
+
+ARTICLE = ("Putin besucht Pjöngjang\n"
+           "Seoul verurteilte das Abkommen als Bedrohung für die Sicherheit der Region. "
+           "Der Vertrag wurde am 19. Juni in Pjöngjang unterzeichnet.\n\n"
+           "Kim dankte Putin für die brüderliche Freundschaft.\n")
+SENTENCES = ["Putin besucht Pjöngjang",
+             "Seoul verurteilte das Abkommen als Bedrohung für die Sicherheit der Region.",
+             "Der Vertrag wurde am 19. Juni in Pjöngjang unterzeichnet.",
+             "Kim dankte Putin für die brüderliche Freundschaft."]
+HTML_PAGE = """<!DOCTYPE html><html><head><title>Portal</title><script>var tracking = 1;</script></head><body>
+<nav><a href="/">Startseite</a> <a href="/politik">Politik</a> Anmelden und Newsletter bestellen</nav>
+<main><article><h1>Putin besucht Pjöngjang</h1>
+<p>Seoul verurteilte das Abkommen als Bedrohung
+für die Sicherheit der Region. Der Vertrag wurde am 19. Juni in Pjöngjang <b>unterzeichnet</b>.</p>
+<p>Kim dankte Putin für die brüderliche Freundschaft.</p></article></main>
+<footer><p>Impressum und Datenschutz der Portal GmbH</p></footer></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny run of conftest's ``trained_run``, trained once for this module instead of once per test."""
+    from german_stance.config import Config
+    from german_stance.train import train
+
+    folder = tmp_path_factory.mktemp("predict-run")
+    data = write_jsonl(folder / "train.jsonl", toy_rows())
+    return train(Config(model_name=str(tiny_model_dir), max_length=32, batch_size=4, num_epochs=1,
+                        learning_rate=1e-3, freeze_embeddings=False, train_file=str(data), dev_file=str(data),
+                        output_dir=str(folder / "runs"), run_name="tiny", logging_steps=1))
+
+
+def predict(capsys: pytest.CaptureFixture, run: Path, *argv: str) -> tuple[int, str, str]:
+    """Run ``german-stance --quiet predict --model run ...``; return (exit code, stdout, stderr)."""
+    code = main(["--quiet", "predict", "--model", str(run), "--device", "cpu", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def parse_jsonl(text: str) -> tuple[list[dict], list[dict]]:
+    """Split JSONL output into sentence records and summaries."""
+    rows = [json.loads(line) for line in text.splitlines()]
+    return [r for r in rows if r["type"] == "sentence"], [r for r in rows if r["type"] == "summary"]
+
+
+def write(path: Path, text: str) -> Path:
+    """Write UTF-8 text and return the path."""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_txt_to_jsonl_with_summary(trained_run: Path, tmp_path: Path, capsys) -> None:
+    code, out, err = predict(capsys, trained_run, str(write(tmp_path / "a.txt", ARTICLE)))
+    assert code == 0, err
+    records, summaries = parse_jsonl(out)
+    assert [r["text"] for r in records] == SENTENCES
+    assert [r["sentence"] for r in records] == [1, 2, 3, 4]
+    for record in records:
+        assert record["article"] == str(tmp_path / "a.txt") and record["label"] in LABELS
+        assert set(record["probabilities"]) == set(LABELS)
+        assert record["confidence"] == max(record["probabilities"].values())
+    # The summary line closes the article and equals summarise_article on its records.
+    assert out.splitlines()[-1].startswith('{"type": "summary"')
+    (summary,) = summaries
+    assert summary.pop("type") == "summary" and summary.pop("article") == str(tmp_path / "a.txt")
+    assert summary == json.loads(json.dumps(summarise_article(records)))
+    assert summary["sentences"] == 4 and sum(summary["counts"].values()) == 4
+
+
+def test_markdown_is_stripped(run_dir: Path, tmp_path: Path, capsys) -> None:
+    markdown = ("---\ntitle: x\n---\n# Putin besucht **Pjöngjang**\n\n"
+                "- Seoul *verurteilte* das [Abkommen](https://example.org/a) scharf.\n"
+                "> Kim dankte Putin.\n\n```\ncode()\n```\n")
+    code, out, _ = predict(capsys, run_dir, str(write(tmp_path / "a.md", markdown)))
+    assert code == 0
+    assert [r["text"] for r in parse_jsonl(out)[0]] == [
+        "Putin besucht Pjöngjang", "Seoul verurteilte das Abkommen scharf.", "Kim dankte Putin."]
+    assert strip_markdown("ein snake_case_wort bleibt") == "ein snake_case_wort bleibt"
+
+
+def test_html_drops_navigation_and_footer(run_dir: Path, tmp_path: Path, capsys) -> None:
+    code, out, _ = predict(capsys, run_dir, str(write(tmp_path / "a.html", HTML_PAGE)))
+    assert code == 0
+    texts = [r["text"] for r in parse_jsonl(out)[0]]
+    assert texts == SENTENCES  # a source line break inside <p> is not a sentence boundary
+    assert not any(word in out for word in ("Startseite", "Newsletter", "Impressum", "tracking"))
+
+
+def test_html_fallback_when_trafilatura_finds_nothing(tmp_path: Path, monkeypatch) -> None:
+    import trafilatura
+
+    monkeypatch.setattr(trafilatura, "extract", lambda *args, **kwargs: None)
+    article = read_file(write(tmp_path / "a.htm", HTML_PAGE))
+    assert split_sentences(article.text) == SENTENCES
+    assert "Impressum" not in article.text and "Startseite" not in article.text
+
+
+def test_folder_is_sorted_and_not_recursive(run_dir: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "articles"
+    (folder / "sub").mkdir(parents=True)
+    write(folder / "b.txt", "Kim dankte Putin.")
+    write(folder / "a.md", "# Seoul protestierte.")
+    write(folder / "c.html", HTML_PAGE)
+    write(folder / "notes.csv", "x,y")
+    write(folder / "sub" / "d.txt", "Nicht gelesen.")
+    code, out, err = predict(capsys, run_dir, str(folder))
+    assert code == 0, err
+    ids = [s["article"] for s in parse_jsonl(out)[1]]
+    assert ids == [str(folder / name) for name in ("a.md", "b.txt", "c.html")]
+
+
+def test_several_files_keep_their_order(run_dir: Path, tmp_path: Path, capsys) -> None:
+    second, first = write(tmp_path / "z.txt", "Kim dankte Putin."), write(tmp_path / "y.txt", ARTICLE)
+    code, out, _ = predict(capsys, run_dir, str(second), str(first))
+    assert code == 0
+    assert [s["article"] for s in parse_jsonl(out)[1]] == [str(second), str(first)]
+
+
+@pytest.mark.parametrize("argv", [[], ["-"]])
+def test_standard_input(run_dir: Path, capsys, monkeypatch, argv: list[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(ARTICLE))
+    code, out, _ = predict(capsys, run_dir, *argv)
+    assert code == 0
+    records, (summary,) = parse_jsonl(out)
+    assert [r["text"] for r in records] == SENTENCES and summary["article"] == "stdin"
+
+
+@pytest.mark.parametrize(("data", "expected"), [(b"", "found nothing"), (b"Gr\xfc\xdfe.", "expected UTF-8 text")])
+def test_bad_standard_input(run_dir: Path, capsys, monkeypatch, data: bytes, expected: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    code, out, err = predict(capsys, run_dir, "-")
+    assert code == 2 and out == "" and "error: standard input: expected" in err and expected in err
+
+
+def test_jsonl_articles_and_a_bad_line(run_dir: Path, tmp_path: Path, capsys) -> None:
+    lines = [json.dumps({"id": "k1", "text": ARTICLE}), "", json.dumps({"id": "k2", "titel": "ohne Text"}),
+             "{kaputt", json.dumps({"text": "Kim dankte Putin."})]
+    code, out, err = predict(capsys, run_dir, str(write(tmp_path / "batch.jsonl", "\n".join(lines))))
+    assert code == 1  # some entries failed, the rest was labelled
+    assert [s["article"] for s in parse_jsonl(out)[1]] == ["k1", "batch-5"]
+    assert 'batch.jsonl line 3: expected a non-empty "text" field' in err and "['id', 'titel']" in err
+    assert "batch.jsonl line 4: expected one object per line" in err and "invalid JSON" in err
+
+
+def test_csv_to_stdout_and_to_file_with_summary(run_dir: Path, tmp_path: Path, capsys) -> None:
+    article = write(tmp_path / "a.txt", ARTICLE)
+    code, out, _ = predict(capsys, run_dir, str(article), "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["text"] for r in rows] == SENTENCES and {r["label"] for r in rows} <= set(LABELS)
+    assert sum(float(rows[0][f"p_{label}"]) for label in LABELS) == pytest.approx(1, abs=1e-3)
+    output = tmp_path / "out" / "stances.csv"
+    output.parent.mkdir()
+    code, out, _ = predict(capsys, run_dir, str(article), "-o", str(output))  # format from the suffix
+    assert code == 0 and out == ""
+    assert [r["text"] for r in csv.DictReader(output.open(encoding="utf-8"))] == SENTENCES
+    (summary,) = csv.DictReader((tmp_path / "out" / "stances.summary.csv").open(encoding="utf-8"))
+    assert summary["article"] == str(article) and summary["sentences"] == "4"
+    assert summary["dominant_stance"] in LABELS and sum(int(summary[f"n_{label}"]) for label in LABELS) == 4
+
+
+def test_table_on_a_terminal(run_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    long = "Die Regierung in Seoul verurteilte das Abkommen " + "sehr " * 60 + "scharf."
+    article = write(tmp_path / "a.txt", ARTICLE + long)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # default format on a terminal: coloured table
+    code, out, _ = predict(capsys, run_dir, str(article))
+    assert code == 0
+    assert f"== {article} ==" in out and "Kim dankte Putin" in out and "\033[" in out
+    assert "…" in out and long not in out  # long sentences are cut
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("summary: ") and "5 sentences" in summary and "dominant:" in summary
+    code, out, _ = predict(capsys, run_dir, str(article), "--format", "table", "-o", str(tmp_path / "t.txt"))
+    assert "\033[" not in (tmp_path / "t.txt").read_text(encoding="utf-8")  # no colour codes in files
+
+
+def test_html_is_escaped_self_contained_and_summarised(run_dir: Path, tmp_path: Path, capsys) -> None:
+    tricky = 'Die Partnerschaft sei ein <b>Modell</b> & "gerecht", schrieb die KCNA.'
+    article = write(tmp_path / "a.txt", ARTICLE + tricky + "\n")
+    output = tmp_path / "view.html"
+    code, _, _ = predict(capsys, run_dir, str(article), str(article), "-o", str(output))
+    page = output.read_text(encoding="utf-8")
+    assert code == 0 and page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "&lt;b&gt;Modell&lt;/b&gt; &amp; &quot;gerecht&quot;" in page and "<b>Modell</b>" not in page
+    assert all(sentence in page for sentence in SENTENCES[1:])
+    assert page.count("<article") == 2 and page.count("Dominant stance") == 2 and "Legend" in page
+    assert "Most critical" in page and "Most supportive" in page and page.count('class="s"') == 10
+    assert re.search(r'title="#1 \w+ — critical 0\.\d\d · neutral 0\.\d\d · supportive 0\.\d\d"', page)
+    # Works offline: no external asset or link of any kind.
+    assert not re.search(r"https?:|//[a-z]", page) and "<link" not in page and "<script" not in page
+    assert page.count("<p>") >= 2  # paragraphs follow the blank line of the input
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("missing.txt", None, "found nothing at that path"),
+    ("empty.txt", b"", "found an empty file"),
+    ("blank.txt", b" \n\n ", "found an empty file"),
+    ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "found binary data"),
+    ("latin1.txt", "Die Grüße aus Pjöngjang.".encode("latin-1"), "expected UTF-8 text, found byte 0xfc"),
+    ("numbers.txt", b"12.345 -- 67 %", "expected at least one sentence"),
+    ("scan.pdf", b"%PDF-1.4", "found a .pdf file"),
+    ("empty.html", b"<html><body><script>x()</script></body></html>", "expected at least one sentence"),
+])
+def test_a_bad_input_alone_exits_2(run_dir: Path, tmp_path: Path, capsys, name: str, content: bytes | None,
+                                   expected: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = predict(capsys, run_dir, str(path))
+    assert code == 2 and out == ""
+    assert f"german-stance predict: error: {path}: expected " in err and expected in err
+    assert "; " in err  # every message ends with how to fix it
+
+
+def test_batch_reports_bad_entries_and_carries_on(run_dir: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write(folder / "a.txt", ARTICLE)
+    (folder / "b.txt").write_bytes(b"\xff\xfe kaputt")
+    (folder / "c.txt").symlink_to(tmp_path / "gone.txt")  # an entry that cannot be read
+    write(folder / "d.txt", "Kim dankte Putin.")
+    code, out, err = predict(capsys, run_dir, str(folder), str(tmp_path / "missing.txt"))
+    assert code == 1
+    assert [s["article"] for s in parse_jsonl(out)[1]] == [str(folder / "a.txt"), str(folder / "d.txt")]
+    assert f"{folder / 'b.txt'}: expected UTF-8 text" in err and f"{folder / 'c.txt'}: expected a readable file" in err
+    assert "missing.txt: expected" in err and err.count("german-stance predict: error:") == 3
+    (tmp_path / "empty").mkdir()
+    code, _, err = predict(capsys, run_dir, str(tmp_path / "empty"), str(folder / "b.txt"))
+    assert code == 2 and "found none" in err
+
+
+def test_bad_model_fails_before_reading_input(tmp_path: Path, capsys, monkeypatch) -> None:
+    class Untouchable(io.StringIO):
+        def read(self, *args: object) -> str:
+            raise AssertionError("standard input was read before the model was checked")
+
+    monkeypatch.setattr(sys, "stdin", Untouchable())
+    code, out, err = predict(capsys, tmp_path / "no-run")
+    assert code == 2 and out == "" and "expected a run folder" in err and "german-stance train" in err
+    (tmp_path / "half").mkdir()
+    code, _, err = predict(capsys, tmp_path / "half")
+    assert code == 2 and "expected a trained run" in err
+
+
+def test_bad_arguments(run_dir: Path, tmp_path: Path, capsys) -> None:
+    article = str(write(tmp_path / "a.txt", ARTICLE))
+    code, _, err = predict(capsys, run_dir, article, "--batch-size", "0")
+    assert code == 2 and "--batch-size must be >= 1, got 0" in err
+    code, _, err = predict(capsys, run_dir, article, "-o", str(tmp_path / "nowhere" / "x.jsonl"))
+    assert code == 2 and "mkdir -p" in err
+
+
+def same_predictions(left: list[dict], right: list[dict]) -> bool:
+    """Same sentences and numbers, probabilities equal up to batching noise."""
+    return ([(r["sentence"], r["text"]) for r in left] == [(r["sentence"], r["text"]) for r in right]
+            and all(a["probabilities"] == pytest.approx(b["probabilities"], abs=1e-3) for a, b in zip(left, right)))
+
+
+def test_long_article_through_the_command_in_chunks(run_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    article = str(write(tmp_path / "book.txt", ARTICLE * 4))
+    _, whole, _ = predict(capsys, run_dir, article)
+    monkeypatch.setattr(predict_cli, "CHUNK_SENTENCES", 3)
+    monkeypatch.setattr(predict_cli, "BLOCK_CHARS", 50)
+    _, chunked, _ = predict(capsys, run_dir, article)
+    (records, (summary,)), (expected, _) = parse_jsonl(chunked), parse_jsonl(whole)
+    assert len(records) == 16 and same_predictions(records, expected)
+    assert summary["sentences"] == 16 and summary["counts"] == summarise_article(records)["counts"]
+
+
+def test_entries_are_read_lazily(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write(folder / "a.txt", "Erster Text.")
+    write(folder / "b.txt", "Alter Text.")
+    entries = iter_entries([str(folder)])
+    assert next(entries).read() == Article(str(folder / "a.txt"), "Erster Text.")
+    write(folder / "b.txt", "Neuer Text.")  # changed after the folder was listed, before it was read
+    assert next(entries).read().text == "Neuer Text."
+
+
+def test_chunks_match_one_pass(run_dir: Path) -> None:
+    run = load_run(run_dir, device="cpu")
+    chunks = list(predict_cli.label_article(run, Article("x", ARTICLE * 3), chunk_size=5))
+    chunked = [record for chunk in chunks for record in chunk]
+    assert [len(chunk) for chunk in chunks] == [5, 5, 2] and [r["sentence"] for r in chunked] == list(range(1, 13))
+    assert same_predictions(chunked, predict_article(run, ARTICLE * 3))
+    tally = predict_cli.SummaryTally()
+    for chunk in chunks:
+        tally.add(chunk)
+    assert tally.summary() == summarise_article(chunked)
+
+
+def test_summary_tally_equals_summarise_article_with_ties() -> None:
+    labels = ["critical", "supportive", "neutral"]
+    strengths = [0.5, 0.9, 0.5, 0.7, 0.9, 0.5, 0.6, 0.9, 0.4, 0.5, 0.8, 0.9, 0.5, 0.45]
+    records = []
+    for number, strength in enumerate(strengths, start=1):
+        label = labels[number % 3]
+        rest = round((1 - strength) / 2, 4)
+        probabilities = {name: strength if name == label else rest for name in LABELS}
+        records.append({"sentence": number, "text": f"Satz {number}.", "label": label,
+                        "confidence": strength, "probabilities": probabilities})
+    for size in (1, 2, 3, 5, 14):
+        tally = predict_cli.SummaryTally()
+        for start in range(0, len(records), size):
+            tally.add(records[start : start + size])
+        assert tally.summary() == summarise_article(records), size
+    assert records[1]["text"] == "Satz 2."  # the caller's records are left alone
+
+
+def test_context_crosses_chunk_borders(tiny_config) -> None:
+    from german_stance.train import train
+
+    run = load_run(train(replace(tiny_config, use_context=True, run_name="ctx", num_epochs=1)), device="cpu")
+    whole = predict_article(run, ARTICLE * 2)
+    chunked = [r for chunk in predict_cli.label_article(run, Article("x", ARTICLE * 2), chunk_size=3) for r in chunk]
+    assert same_predictions(chunked, whole)
+
+
+def test_block_splitting_equals_split_sentences() -> None:
+    text = ARTICLE * 5 + "Ein letzter Satz ohne Zeilenumbruch am Ende"
+    assert list(predict_cli.iter_sentences(text, block_chars=30)) == split_sentences(text)
+
+
+def test_input_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="expected .* found nothing at that path"):
+        read_file(Path("does/not/exist.txt"))
+    assert issubclass(InputError, ValueError)
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
+def test_html_view_screenshot(run_dir: Path, tmp_path: Path, capsys) -> None:
+    output = tmp_path / "view.html"
+    code, _, _ = predict(capsys, run_dir, str(write(tmp_path / "a.txt", ARTICLE)), "-o", str(output))
+    assert code == 0
+    check = subprocess.run([sys.executable, str(REPO / "scripts" / "check_html_view.py"), str(output),
+                            "--screenshot", str(tmp_path / "view.png")], capture_output=True, text=True, timeout=180)
+    assert check.returncode == 0, check.stderr
+    assert (tmp_path / "view.png").stat().st_size > 10_000
+    blank = write(tmp_path / "blank.html", "<html><body></body></html>")
+    assert subprocess.run([sys.executable, str(REPO / "scripts" / "check_html_view.py"), str(blank)],
+                          capture_output=True, timeout=180).returncode == 1
