@@ -44,15 +44,19 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+def predict_rows(run: TrainedRun, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Logits for labelled rows, with the previous sentence as context when the run was trained with it."""
+    if run.config.use_context and not all("context" in row for row in rows):
+        rows = add_context(rows)
+    contexts = [row.get("context") or "" for row in rows] if run.config.use_context else None
+    return rows, predict_logits(run, [row["text"] for row in rows], contexts)
+
+
 def score_file(run: TrainedRun, path: str | Path, temperature: float = 1.0, n_resamples: int = 1000,
                seed: int = 0) -> FileScores:
     """Predict every row of ``path`` and compute metrics, bootstrap intervals and calibration."""
     path = Path(path)
-    rows = read_sentences(path)
-    if run.config.use_context and not all("context" in row for row in rows):
-        rows = add_context(rows)
-    contexts = [row.get("context") or "" for row in rows] if run.config.use_context else None
-    logits = predict_logits(run, [row["text"] for row in rows], contexts)
+    rows, logits = predict_rows(run, read_sentences(path))
     y_true = np.array([LABEL2ID[row["label"]] for row in rows])
     probabilities = softmax(logits, temperature)
     y_pred = probabilities.argmax(axis=1)
@@ -69,11 +73,7 @@ def dev_temperature(run: TrainedRun) -> float | None:
     if not dev_file.is_file():
         logger.warning("no dev file at %s; temperature scaling skipped", dev_file)
         return None
-    rows = read_sentences(dev_file)
-    if run.config.use_context and not all("context" in row for row in rows):
-        rows = add_context(rows)
-    contexts = [row.get("context") or "" for row in rows] if run.config.use_context else None
-    logits = predict_logits(run, [row["text"] for row in rows], contexts)
+    rows, logits = predict_rows(run, read_sentences(dev_file))
     return fit_temperature(logits, [LABEL2ID[row["label"]] for row in rows])
 
 
