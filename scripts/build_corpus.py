@@ -16,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from german_stance.config import LABELS  # noqa: E402
-from german_stance.data import add_context, near_duplicate_pairs, split_by_article, validate_rows  # noqa: E402
+from german_stance.data import (add_context, near_duplicate_pairs, split_by_article, validate_rows,  # noqa: E402
+                                vary_spelling)
 
 SPLITS = {"train": 0.7, "dev": 0.15, "test": 0.15}
 
@@ -68,6 +69,10 @@ def main() -> int:
         with (out / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
             for row in part:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    # The test split in the other house style (Pyongyang, Kim Jong-un, "..."), to measure robustness to it.
+    with (out / "eval" / "test_spelling_variants.jsonl").open("w", encoding="utf-8") as handle:
+        for row in add_context(vary_spelling(parts["test"], seed=0, rate=1.0)):
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     stats = {
         "total": sum(len(part) for part in parts.values()),
         "articles": len({row["source"] for row in rows}),
