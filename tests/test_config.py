@@ -56,3 +56,11 @@ def test_shipped_configs_load() -> None:
     for path in root.glob("*.yaml"):
         load_config(path)
     assert LABELS == ("critical", "neutral", "supportive")
+
+
+def test_seed_override_is_not_mistaken_for_the_seeds_option() -> None:
+    from german_stance.cli import build_parser
+
+    args, extra = build_parser().parse_known_args(["train", "--seed=43"])
+    assert args.seeds == 1 and extra == ["--seed=43"]
+    assert load_config(None, extra).seed == 43

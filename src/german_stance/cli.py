@@ -15,18 +15,21 @@ logger = logging.getLogger("german_stance")
 
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options."""
-    parser = argparse.ArgumentParser(prog="german-stance", description=(
+    # allow_abbrev=False: otherwise "--seed=43" (a config override) is silently read as "--seeds 43".
+    parser = argparse.ArgumentParser(prog="german-stance", allow_abbrev=False, description=(
         "Label German news sentences by stance toward the Russia-North Korea cooperation."))
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="fine-tune a backbone; extra --key=value flags override the config")
+    train = commands.add_parser(
+        "train", allow_abbrev=False, help="fine-tune a backbone; extra --key=value flags override the config")
     train.add_argument("--config", default="configs/stance.yaml", help="YAML config (default: %(default)s)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder of the same name")
     train.add_argument("--seeds", type=int, default=1,
                        help="train this many seeds (seed, seed+1, ...) as runs <run_name>-seed<N>")
 
-    evaluate = commands.add_parser("evaluate", help="score a run on labelled JSONL files and write a report")
+    evaluate = commands.add_parser(
+        "evaluate", allow_abbrev=False, help="score a run on labelled JSONL files and write a report")
     evaluate.add_argument("--model", required=True, nargs="+", help="run folder(s); several = seeds of one setup")
     evaluate.add_argument("--data", required=True, action="append", help="labelled JSONL file (repeatable)")
     evaluate.add_argument("--out", help="report folder (default: <first run>/report)")
@@ -34,13 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-baselines", action="store_true", help="skip the majority and TF-IDF baselines")
     evaluate.add_argument("--no-temperature", action="store_true", help="skip temperature scaling on dev")
 
-    compare = commands.add_parser("compare", help="one table of several runs (and baselines) on the same data")
+    compare = commands.add_parser(
+        "compare", allow_abbrev=False, help="one table of several runs (and baselines) on the same data")
     compare.add_argument("--model", required=True, nargs="+", help="run folders; NAME=RUN1,RUN2 groups seeds")
     compare.add_argument("--data", required=True, action="append", help="labelled JSONL file (repeatable)")
     compare.add_argument("--out", required=True, help="folder for comparison.md/.html/.json")
     compare.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default: %(default)s)")
 
-    predict = commands.add_parser("predict", help="label every sentence of articles")
+    predict = commands.add_parser("predict", allow_abbrev=False, help="label every sentence of articles")
     predict.add_argument("--model", required=True, help="trained run folder")
     predict.add_argument("inputs", nargs="*", help=".txt/.md/.html files, folders, a .jsonl of {id, text}, "
                                                    "or - for standard input (default when none given)")
