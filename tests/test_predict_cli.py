@@ -362,3 +362,16 @@ def test_html_view_screenshot(run_dir: Path, tmp_path: Path, capsys) -> None:
     blank = write(tmp_path / "blank.html", "<html><body></body></html>")
     assert subprocess.run([sys.executable, str(REPO / "scripts" / "check_html_view.py"), str(blank)],
                           capture_output=True, timeout=180).returncode == 1
+
+
+def test_existing_output_is_left_intact_when_nothing_can_be_read(run_dir: Path, tmp_path: Path, capsys) -> None:
+    output = tmp_path / "stances.html"
+    output.write_text("earlier results", encoding="utf-8")
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    code, _, err = predict(capsys, run_dir, str(tmp_path / "empty.txt"), "-o", str(output))
+    assert code == 2 and "expected" in err
+    assert output.read_text(encoding="utf-8") == "earlier results"
+    assert not (tmp_path / "stances.html.partial").exists()
+    write(tmp_path / "good.txt", ARTICLE)
+    assert predict(capsys, run_dir, str(tmp_path / "good.txt"), "-o", str(output))[0] == 0
+    assert "<html" in output.read_text(encoding="utf-8").lower()

@@ -84,6 +84,11 @@ def add_context(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+def with_context(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as they are when every row has a ``context``; otherwise contexts rebuilt from file order."""
+    return list(rows) if all("context" in row for row in rows) else add_context(rows)
+
+
 def split_by_article(rows: Sequence[dict[str, Any]], fractions: Sequence[float], seed: int,
                      stratify_key: str | None = None) -> list[list[dict[str, Any]]]:
     """Split rows into parts by ``source``, never by sentence, so no article is on two sides."""

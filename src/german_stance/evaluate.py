@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .config import LABEL2ID, LABELS
-from .data import add_context, read_sentences
+from .data import read_sentences, with_context
 from .metrics import bootstrap_intervals, compute_metrics, expected_calibration_error, fit_temperature, softmax
 from .model import TrainedRun
 from .predict import predict_logits
@@ -46,8 +46,8 @@ def file_sha256(path: Path) -> str:
 
 def predict_rows(run: TrainedRun, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Logits for labelled rows, with the previous sentence as context when the run was trained with it."""
-    if run.config.use_context and not all("context" in row for row in rows):
-        rows = add_context(rows)
+    if run.config.use_context:
+        rows = with_context(rows)
     contexts = [row.get("context") or "" for row in rows] if run.config.use_context else None
     return rows, predict_logits(run, [row["text"] for row in rows], contexts)
 

@@ -106,15 +106,13 @@ class SummaryTally:
         return summarise_article(self.records)
 
 
-def open_output(output: str | None) -> Any:
-    """The file to write to (UTF-8), or standard output left open."""
-    if not output:
-        return nullcontext(sys.stdout)
+def partial_path(output: str) -> Path:
+    """The temporary sibling that predict writes first; it replaces ``output`` only if an article was read."""
     path = Path(output)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"expected an existing folder for --output {output}, found no {path.parent}; "
                                 f"create it (mkdir -p {path.parent}) or write elsewhere")
-    return path.open("w", encoding="utf-8", newline="")
+    return path.with_name(path.name + ".partial")
 
 
 def label_all(run: TrainedRun, args: argparse.Namespace, stream: TextIO, fmt: str) -> tuple[int, int, int]:
@@ -151,13 +149,21 @@ def predict_command(args: argparse.Namespace) -> int:
     if (not args.inputs or "-" in args.inputs) and sys.stdin.isatty():
         logger.info("reading an article from standard input; end it with Ctrl-D (or pass files)")
     started = time.perf_counter()
+    # Writing to a ".partial" file first leaves an existing --output intact when no input can be read.
+    partial = partial_path(args.output) if args.output else None
+    articles = 0
     try:
-        with open_output(args.output) as stream:
+        with partial.open("w", encoding="utf-8", newline="") if partial else nullcontext(sys.stdout) as stream:
             articles, sentences, failed = label_all(run, args, stream, fmt)
     except BrokenPipeError:
         # `... | head`: the reader left; silence the flush at exit and stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        if partial and articles:
+            partial.replace(args.output)
+        elif partial:
+            partial.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     logger.info("labelled %d sentences in %d article(s) in %.1f s%s%s", sentences, articles, seconds,
                 f"; wrote {args.output} ({fmt})" if args.output else "",

@@ -21,7 +21,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import EvalPrediction
 
 from .config import ID2LABEL, LABEL2ID, LABELS, Config, save_config
-from .data import add_context, encode_for_model, read_sentences, vary_spelling
+from .data import encode_for_model, read_sentences, vary_spelling, with_context
 from .metrics import compute_metrics
 from .model import load_backbone, resolve_device
 
@@ -83,10 +83,9 @@ def class_weights_for(rows: list[dict[str, Any]]) -> torch.Tensor:
 
 def load_split(path: str, limit: int, seed: int, use_context: bool) -> list[dict[str, Any]]:
     """Read one split, adding the previous sentence as context when the file has none."""
-    rows = sample_rows(read_sentences(path), limit, seed)
-    if use_context and not all("context" in row for row in rows):
-        rows = add_context(rows)
-    return rows
+    rows = read_sentences(path)
+    # Contexts come from the whole file, before sampling, so each is the true previous sentence.
+    return sample_rows(with_context(rows) if use_context else rows, limit, seed)
 
 
 def trainer_metrics(prediction: EvalPrediction) -> dict[str, float]:
