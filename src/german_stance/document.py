@@ -62,7 +62,7 @@ padding:0 1rem;color:#1d1d1f;line-height:1.45}
 h1{font-size:1.7rem;margin-bottom:.2rem}h2{border-bottom:2px solid #e5e5ea;padding-bottom:.2rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.9rem}
 th,td{border:1px solid #d2d2d7;padding:.3rem .55rem;text-align:left;vertical-align:top}
-th{background:#f2f2f7}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f2f2f7}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.errors td:first-child{max-width:560px}
 figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #e5e5ea}
 figcaption{font-size:.85rem;color:#555}p.note{font-size:.85rem;color:#666}
