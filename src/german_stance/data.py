@@ -10,6 +10,7 @@ import json
 import random
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,8 @@ def read_sentences(path: str | Path, require_label: bool = True) -> list[dict[st
     """Read and validate a labelled sentence file."""
     rows = read_jsonl(path)
     validate_rows(rows, str(path), require_label=require_label)
-    ids = [row.get("id") for row in rows if "id" in row]
-    duplicates = {value for value in ids if ids.count(value) > 1} if len(ids) != len(set(ids)) else set()
+    counts = Counter(row["id"] for row in rows if "id" in row)
+    duplicates = {value for value, count in counts.items() if count > 1}
     if duplicates:
         raise ValueError(f"expected unique ids in {path}, found duplicates {sorted(map(str, duplicates))[:5]}")
     return rows

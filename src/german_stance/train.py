@@ -148,14 +148,15 @@ def train(cfg: Config, overwrite: bool = False) -> Path:
     started = time.perf_counter()
     trainer.train()
     train_seconds = time.perf_counter() - started
-    dev_scores = trainer.evaluate()
+    # The loaded model is the best epoch, already scored on dev during training: no second evaluation.
+    best = max(log_callback.history, key=lambda entry: entry["val_macro_f1"] or 0.0)
 
     trainer.save_model(str(run_dir / "model"))
     shutil.rmtree(checkpoints, ignore_errors=True)  # the best epoch is in model/; checkpoints are ~0.5 GB each
     save_config(cfg, run_dir / "config.yaml")
     (run_dir / "label_map.json").write_text(json.dumps({"id2label": ID2LABEL, "label2id": LABEL2ID}, indent=2))
     metrics = {
-        "dev_macro_f1": dev_scores.get("eval_macro_f1"), "dev_accuracy": dev_scores.get("eval_accuracy"),
+        "dev_macro_f1": best["val_macro_f1"], "dev_accuracy": best["val_accuracy"], "best_epoch": best["epoch"],
         "train_seconds": round(train_seconds, 1), "device": str(device), "history": log_callback.history,
         "n_train": len(train_rows), "n_dev": len(dev_rows), "parameters": count_parameters(model),
         "torch_threads": torch.get_num_threads(),
