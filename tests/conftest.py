@@ -11,25 +11,25 @@ REPO = Path(__file__).resolve().parents[1]
 
 # About a dozen German sentences, three labels, four articles (sources).
 TOY_ROWS = [
-    ("a1", "critical", "Seoul verurteilte das Abkommen als Bedrohung für die Sicherheit der Region."),
-    ("a1", "neutral", "Der Vertrag wurde am 19. Juni in Pjöngjang unterzeichnet."),
-    ("a1", "supportive", "Putin lobte die standhafte Unterstützung Nordkoreas."),
-    ("a2", "critical", "Die NATO warnte vor der wachsenden Zusammenarbeit zwischen Moskau und Pjöngjang."),
-    ("a2", "neutral", "Nordkorea testete erneut eine Rakete."),
-    ("a2", "supportive", "Kim dankte Putin für die brüderliche Freundschaft."),
-    ("a3", "critical", "Die Lieferungen könnten die Spannungen weiter verschärfen."),
-    ("a3", "neutral", "Beide Seiten wollen den Handel ausbauen."),
-    ("a3", "supportive", "Peskow wies die Vorwürfe des Westens als haltlose Propaganda zurück."),
-    ("a4", "critical", "Berlin bestellte den Geschäftsträger wegen der Waffenlieferungen ein."),
-    ("a4", "neutral", "Moskau und Pjöngjang bestreiten die Lieferungen."),
-    ("a4", "supportive", "Die Partnerschaft sei ein Modell für eine gerechte Weltordnung, schrieb die KCNA."),
+    ("a1", "critical", "negative", "Seoul verurteilte das Abkommen als Bedrohung für die Sicherheit der Region."),
+    ("a1", "neutral", "neutral", "Der Vertrag wurde am 19. Juni in Pjöngjang unterzeichnet."),
+    ("a1", "supportive", "positive", "Putin lobte die standhafte Unterstützung Nordkoreas."),
+    ("a2", "critical", "negative", "Die NATO warnte vor der wachsenden Zusammenarbeit zwischen Moskau und Pjöngjang."),
+    ("a2", "neutral", "neutral", "Nordkorea testete erneut eine Rakete."),
+    ("a2", "supportive", "positive", "Kim dankte Putin für die brüderliche Freundschaft."),
+    ("a3", "critical", "negative", "Die Lieferungen könnten die Spannungen weiter verschärfen."),
+    ("a3", "neutral", "neutral", "Beide Seiten wollen den Handel ausbauen."),
+    ("a3", "supportive", "negative", "Peskow wies die Vorwürfe des Westens als haltlose Propaganda zurück."),
+    ("a4", "critical", "negative", "Berlin bestellte den Geschäftsträger wegen der Waffenlieferungen ein."),
+    ("a4", "neutral", "neutral", "Moskau und Pjöngjang bestreiten die Lieferungen."),
+    ("a4", "supportive", "positive", "Die Partnerschaft sei ein Modell für eine gerechte Weltordnung, schrieb die KCNA."),
 ]
 
 
 def toy_rows() -> list[dict]:
     """The toy rows as dicts in the data format."""
-    return [{"id": f"{source}-{i}", "source": source, "label": label, "text": text}
-            for i, (source, label, text) in enumerate(TOY_ROWS)]
+    return [{"id": f"{source}-{i}", "source": source, "label": label, "sentiment": sentiment, "text": text}
+            for i, (source, label, sentiment, text) in enumerate(TOY_ROWS)]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -44,7 +44,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-bert")
-    words = sorted({word.strip(".,„“").lower() for _, _, text in TOY_ROWS for word in text.split()})
+    words = sorted({word.strip(".,„“").lower() for *_, text in TOY_ROWS for word in text.split()})
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *list("abcdefghijklmnopqrstuvwxyzäöüß"), *words]
     (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
     tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
@@ -77,6 +77,6 @@ def tiny_config(tmp_path: Path, tiny_model_dir: Path, toy_data: dict[str, Path])
 @pytest.fixture
 def trained_run(tiny_config) -> Path:
     """A trained tiny run folder."""
-    from german_stance.train import train
+    from german_stance.training.trainer import train
 
     return train(tiny_config)

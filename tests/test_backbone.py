@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from german_stance.backbone import dequantize_q4_0, ensure_offline_backbone, read_packed_model
+from german_stance.modeling.backbone import dequantize_q4_0, ensure_offline_backbone, read_packed_model
 
 H, LAYERS, HEADS, FF, MAX_POS = 32, 1, 2, 64, 16
 PIECES = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁Nord", -1.0), ("korea", -2.0),

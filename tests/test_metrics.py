@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from german_stance.metrics import (bootstrap_intervals, compute_metrics, expected_calibration_error,
+from german_stance.evaluation.metrics import (bootstrap_intervals, compute_metrics, expected_calibration_error,
                                    fit_temperature, softmax)
 
 Y_TRUE = [0, 0, 1, 1, 2, 2]

@@ -13,13 +13,24 @@ from pathlib import Path
 
 import pytest
 
-from german_stance import predict_cli
+from german_stance import StanceClassifier
 from german_stance.cli import main
 from german_stance.config import LABELS
-from german_stance.inputs import Article, InputError, iter_entries, read_file, strip_markdown
-from german_stance.model import load_run
-from german_stance.predict import predict_article, summarise_article
-from german_stance.sentences import split_sentences
+from german_stance.data.sentences import split_sentences
+from german_stance.inference import pipeline
+from german_stance.inference.inputs import Article, InputError, iter_entries, read_file, strip_markdown
+from german_stance.inference.pipeline import SummaryTally, label_article
+from german_stance.tasks import STANCE
+
+
+def summarise_article(records: list[dict]) -> dict:
+    """The stance-only summary."""
+    return pipeline.summarise_article(records, (STANCE,))
+
+
+def predict_article(classifier: StanceClassifier, text: str) -> list[dict]:
+    """Sentence records of one article."""
+    return classifier.predict_article(text)["sentences"]
 
 from conftest import REPO, toy_rows, write_jsonl
 
@@ -44,7 +55,7 @@ für die Sicherheit der Region. Der Vertrag wurde am 19. Juni in Pjöngjang <b>u
 def run_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny run of conftest's ``trained_run``, trained once for this module instead of once per test."""
     from german_stance.config import Config
-    from german_stance.train import train
+    from german_stance.training.trainer import train
 
     folder = tmp_path_factory.mktemp("predict-run")
     data = write_jsonl(folder / "train.jsonl", toy_rows())
@@ -60,10 +71,14 @@ def predict(capsys: pytest.CaptureFixture, run: Path, *argv: str) -> tuple[int, 
     return code, captured.out, captured.err
 
 
-def parse_jsonl(text: str) -> tuple[list[dict], list[dict]]:
-    """Split JSONL output into sentence records and summaries."""
-    rows = [json.loads(line) for line in text.splitlines()]
-    return [r for r in rows if r["type"] == "sentence"], [r for r in rows if r["type"] == "summary"]
+def parse_jsonl(text: str) -> list[dict]:
+    """Sentence records of JSONL output."""
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def articles_of(text: str) -> list[str]:
+    """Article ids of JSONL output, in order of first appearance."""
+    return list(dict.fromkeys(record["article"] for record in parse_jsonl(text)))
 
 
 def write(path: Path, text: str) -> Path:
@@ -75,19 +90,20 @@ def write(path: Path, text: str) -> Path:
 def test_txt_to_jsonl_with_summary(trained_run: Path, tmp_path: Path, capsys) -> None:
     code, out, err = predict(capsys, trained_run, str(write(tmp_path / "a.txt", ARTICLE)))
     assert code == 0, err
-    records, summaries = parse_jsonl(out)
+    records = parse_jsonl(out)
     assert [r["text"] for r in records] == SENTENCES
     assert [r["sentence"] for r in records] == [1, 2, 3, 4]
     for record in records:
-        assert record["article"] == str(tmp_path / "a.txt") and record["label"] in LABELS
-        assert set(record["probabilities"]) == set(LABELS)
-        assert record["confidence"] == max(record["probabilities"].values())
-    # The summary line closes the article and equals summarise_article on its records.
-    assert out.splitlines()[-1].startswith('{"type": "summary"')
-    (summary,) = summaries
-    assert summary.pop("type") == "summary" and summary.pop("article") == str(tmp_path / "a.txt")
+        assert record["article"] == str(tmp_path / "a.txt") and record["stance"] in LABELS
+        assert record["stance_confidence"] == max(record[f"p_stance_{label}"] for label in LABELS)
+    # With --output, the summaries go to <name>.summary.jsonl and equal summarise_article on the records.
+    output = tmp_path / "out.jsonl"
+    assert predict(capsys, trained_run, str(tmp_path / "a.txt"), "-o", str(output))[0] == 0
+    assert parse_jsonl(output.read_text(encoding="utf-8")) == records
+    (summary,) = parse_jsonl((tmp_path / "out.summary.jsonl").read_text(encoding="utf-8"))
+    assert summary.pop("article") == str(tmp_path / "a.txt")
     assert summary == json.loads(json.dumps(summarise_article(records)))
-    assert summary["sentences"] == 4 and sum(summary["counts"].values()) == 4
+    assert summary["sentences"] == 4 and sum(summary["stance"]["counts"].values()) == 4
 
 
 def test_markdown_is_stripped(run_dir: Path, tmp_path: Path, capsys) -> None:
@@ -96,7 +112,7 @@ def test_markdown_is_stripped(run_dir: Path, tmp_path: Path, capsys) -> None:
                 "> Kim dankte Putin.\n\n```\ncode()\n```\n")
     code, out, _ = predict(capsys, run_dir, str(write(tmp_path / "a.md", markdown)))
     assert code == 0
-    assert [r["text"] for r in parse_jsonl(out)[0]] == [
+    assert [r["text"] for r in parse_jsonl(out)] == [
         "Putin besucht Pjöngjang", "Seoul verurteilte das Abkommen scharf.", "Kim dankte Putin."]
     assert strip_markdown("ein snake_case_wort bleibt") == "ein snake_case_wort bleibt"
 
@@ -104,7 +120,7 @@ def test_markdown_is_stripped(run_dir: Path, tmp_path: Path, capsys) -> None:
 def test_html_drops_navigation_and_footer(run_dir: Path, tmp_path: Path, capsys) -> None:
     code, out, _ = predict(capsys, run_dir, str(write(tmp_path / "a.html", HTML_PAGE)))
     assert code == 0
-    texts = [r["text"] for r in parse_jsonl(out)[0]]
+    texts = [r["text"] for r in parse_jsonl(out)]
     assert texts == SENTENCES  # a source line break inside <p> is not a sentence boundary
     assert not any(word in out for word in ("Startseite", "Newsletter", "Impressum", "tracking"))
 
@@ -128,7 +144,7 @@ def test_folder_is_sorted_and_not_recursive(run_dir: Path, tmp_path: Path, capsy
     write(folder / "sub" / "d.txt", "Nicht gelesen.")
     code, out, err = predict(capsys, run_dir, str(folder))
     assert code == 0, err
-    ids = [s["article"] for s in parse_jsonl(out)[1]]
+    ids = articles_of(out)
     assert ids == [str(folder / name) for name in ("a.md", "b.txt", "c.html")]
 
 
@@ -136,7 +152,7 @@ def test_several_files_keep_their_order(run_dir: Path, tmp_path: Path, capsys) -
     second, first = write(tmp_path / "z.txt", "Kim dankte Putin."), write(tmp_path / "y.txt", ARTICLE)
     code, out, _ = predict(capsys, run_dir, str(second), str(first))
     assert code == 0
-    assert [s["article"] for s in parse_jsonl(out)[1]] == [str(second), str(first)]
+    assert articles_of(out) == [str(second), str(first)]
 
 
 @pytest.mark.parametrize("argv", [[], ["-"]])
@@ -144,8 +160,8 @@ def test_standard_input(run_dir: Path, capsys, monkeypatch, argv: list[str]) -> 
     monkeypatch.setattr(sys, "stdin", io.StringIO(ARTICLE))
     code, out, _ = predict(capsys, run_dir, *argv)
     assert code == 0
-    records, (summary,) = parse_jsonl(out)
-    assert [r["text"] for r in records] == SENTENCES and summary["article"] == "stdin"
+    records = parse_jsonl(out)
+    assert [r["text"] for r in records] == SENTENCES and {r["article"] for r in records} == {"stdin"}
 
 
 @pytest.mark.parametrize(("data", "expected"), [(b"", "found nothing"), (b"Gr\xfc\xdfe.", "expected UTF-8 text")])
@@ -160,7 +176,7 @@ def test_jsonl_articles_and_a_bad_line(run_dir: Path, tmp_path: Path, capsys) ->
              "{kaputt", json.dumps({"text": "Kim dankte Putin."})]
     code, out, err = predict(capsys, run_dir, str(write(tmp_path / "batch.jsonl", "\n".join(lines))))
     assert code == 1  # some entries failed, the rest was labelled
-    assert [s["article"] for s in parse_jsonl(out)[1]] == ["k1", "batch-5"]
+    assert articles_of(out) == ["k1", "batch-5"]
     assert 'batch.jsonl line 3: expected a non-empty "text" field' in err and "['id', 'titel']" in err
     assert "batch.jsonl line 4: expected one object per line" in err and "invalid JSON" in err
 
@@ -170,8 +186,8 @@ def test_csv_to_stdout_and_to_file_with_summary(run_dir: Path, tmp_path: Path, c
     code, out, _ = predict(capsys, run_dir, str(article), "--format", "csv")
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert [r["text"] for r in rows] == SENTENCES and {r["label"] for r in rows} <= set(LABELS)
-    assert sum(float(rows[0][f"p_{label}"]) for label in LABELS) == pytest.approx(1, abs=1e-3)
+    assert [r["text"] for r in rows] == SENTENCES and {r["stance"] for r in rows} <= set(LABELS)
+    assert sum(float(rows[0][f"p_stance_{label}"]) for label in LABELS) == pytest.approx(1, abs=1e-3)
     output = tmp_path / "out" / "stances.csv"
     output.parent.mkdir()
     code, out, _ = predict(capsys, run_dir, str(article), "-o", str(output))  # format from the suffix
@@ -179,7 +195,7 @@ def test_csv_to_stdout_and_to_file_with_summary(run_dir: Path, tmp_path: Path, c
     assert [r["text"] for r in csv.DictReader(output.open(encoding="utf-8"))] == SENTENCES
     (summary,) = csv.DictReader((tmp_path / "out" / "stances.summary.csv").open(encoding="utf-8"))
     assert summary["article"] == str(article) and summary["sentences"] == "4"
-    assert summary["dominant_stance"] in LABELS and sum(int(summary[f"n_{label}"]) for label in LABELS) == 4
+    assert summary["dominant_stance"] in LABELS and sum(int(summary[f"n_stance_{label}"]) for label in LABELS) == 4
 
 
 def test_table_on_a_terminal(run_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -190,8 +206,8 @@ def test_table_on_a_terminal(run_dir: Path, tmp_path: Path, capsys, monkeypatch)
     assert code == 0
     assert f"== {article} ==" in out and "Kim dankte Putin" in out and "\033[" in out
     assert "…" in out and long not in out  # long sentences are cut
-    summary = out.strip().splitlines()[-1]
-    assert summary.startswith("summary: ") and "5 sentences" in summary and "dominant:" in summary
+    stance_line, count_line = out.strip().splitlines()[-2:]
+    assert stance_line.startswith("stance: ") and "dominant:" in stance_line and count_line == "5 sentences"
     code, out, _ = predict(capsys, run_dir, str(article), "--format", "table", "-o", str(tmp_path / "t.txt"))
     assert "\033[" not in (tmp_path / "t.txt").read_text(encoding="utf-8")  # no colour codes in files
 
@@ -205,11 +221,13 @@ def test_html_is_escaped_self_contained_and_summarised(run_dir: Path, tmp_path: 
     assert code == 0 and page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "&lt;b&gt;Modell&lt;/b&gt; &amp; &quot;gerecht&quot;" in page and "<b>Modell</b>" not in page
     assert all(sentence in page for sentence in SENTENCES[1:])
-    assert page.count("<article") == 2 and page.count("Dominant stance") == 2 and "Legend" in page
-    assert "Most critical" in page and "Most supportive" in page and page.count('class="s"') == 10
-    assert re.search(r'title="#1 \w+ — critical 0\.\d\d · neutral 0\.\d\d · supportive 0\.\d\d"', page)
-    # Works offline: no external asset or link of any kind.
-    assert not re.search(r"https?:|//[a-z]", page) and "<link" not in page and "<script" not in page
+    assert page.count("<article") == 2 and page.count("Dominant stance") == 2 and "stance</b> (shade)" in page
+    assert "Most critical" in page and "Most supportive" in page and page.count('class="s l-stance-') == 10
+    assert re.search(r'title="#1 stance \w+: critical 0\.\d\d · neutral 0\.\d\d · supportive 0\.\d\d"', page)
+    assert page.count('class="chip"') == 10 and "@media print" in page and "prefers-color-scheme:dark" in page
+    assert "Overview (2 articles" in page
+    # Works offline: no external asset or link of any kind (the one script is inline).
+    assert not re.search(r"https?:|//[a-z]", page) and "<link" not in page and "<script src" not in page
     assert page.count("<p>") >= 2  # paragraphs follow the blank line of the input
 
 
@@ -243,7 +261,7 @@ def test_batch_reports_bad_entries_and_carries_on(run_dir: Path, tmp_path: Path,
     write(folder / "d.txt", "Kim dankte Putin.")
     code, out, err = predict(capsys, run_dir, str(folder), str(tmp_path / "missing.txt"))
     assert code == 1
-    assert [s["article"] for s in parse_jsonl(out)[1]] == [str(folder / "a.txt"), str(folder / "d.txt")]
+    assert articles_of(out) == [str(folder / "a.txt"), str(folder / "d.txt")]
     assert f"{folder / 'b.txt'}: expected UTF-8 text" in err and f"{folder / 'c.txt'}: expected a readable file" in err
     assert "missing.txt: expected" in err and err.count("german-stance predict: error:") == 3
     (tmp_path / "empty").mkdir()
@@ -275,18 +293,21 @@ def test_bad_arguments(run_dir: Path, tmp_path: Path, capsys) -> None:
 def same_predictions(left: list[dict], right: list[dict]) -> bool:
     """Same sentences and numbers, probabilities equal up to batching noise."""
     return ([(r["sentence"], r["text"]) for r in left] == [(r["sentence"], r["text"]) for r in right]
-            and all(a["probabilities"] == pytest.approx(b["probabilities"], abs=1e-3) for a, b in zip(left, right)))
+            and all([a[f"p_stance_{label}"] for label in LABELS] == pytest.approx([b[f"p_stance_{label}"] for label in LABELS], abs=1e-3)
+                    for a, b in zip(left, right)))
 
 
 def test_long_article_through_the_command_in_chunks(run_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     article = str(write(tmp_path / "book.txt", ARTICLE * 4))
     _, whole, _ = predict(capsys, run_dir, article)
-    monkeypatch.setattr(predict_cli, "CHUNK_SENTENCES", 3)
-    monkeypatch.setattr(predict_cli, "BLOCK_CHARS", 50)
-    _, chunked, _ = predict(capsys, run_dir, article)
-    (records, (summary,)), (expected, _) = parse_jsonl(chunked), parse_jsonl(whole)
+    monkeypatch.setattr(pipeline, "CHUNK_SENTENCES", 3)
+    monkeypatch.setattr(pipeline, "BLOCK_CHARS", 50)
+    output = tmp_path / "chunked.jsonl"
+    predict(capsys, run_dir, article, "-o", str(output))
+    records, expected = parse_jsonl(output.read_text(encoding="utf-8")), parse_jsonl(whole)
+    (summary,) = parse_jsonl((tmp_path / "chunked.summary.jsonl").read_text(encoding="utf-8"))
     assert len(records) == 16 and same_predictions(records, expected)
-    assert summary["sentences"] == 16 and summary["counts"] == summarise_article(records)["counts"]
+    assert summary["sentences"] == 16 and summary["stance"]["counts"] == summarise_article(records)["stance"]["counts"]
 
 
 def test_entries_are_read_lazily(tmp_path: Path) -> None:
@@ -301,12 +322,12 @@ def test_entries_are_read_lazily(tmp_path: Path) -> None:
 
 
 def test_chunks_match_one_pass(run_dir: Path) -> None:
-    run = load_run(run_dir, device="cpu")
-    chunks = list(predict_cli.label_article(run, Article("x", ARTICLE * 3), chunk_size=5))
+    run = StanceClassifier.from_run(run_dir, device="cpu")
+    chunks = list(label_article(run, Article("x", ARTICLE * 3), chunk_size=5))
     chunked = [record for chunk in chunks for record in chunk]
     assert [len(chunk) for chunk in chunks] == [5, 5, 2] and [r["sentence"] for r in chunked] == list(range(1, 13))
     assert same_predictions(chunked, predict_article(run, ARTICLE * 3))
-    tally = predict_cli.SummaryTally()
+    tally = SummaryTally((STANCE,))
     for chunk in chunks:
         tally.add(chunk)
     assert tally.summary() == summarise_article(chunked)
@@ -319,11 +340,11 @@ def test_summary_tally_equals_summarise_article_with_ties() -> None:
     for number, strength in enumerate(strengths, start=1):
         label = labels[number % 3]
         rest = round((1 - strength) / 2, 4)
-        probabilities = {name: strength if name == label else rest for name in LABELS}
-        records.append({"sentence": number, "text": f"Satz {number}.", "label": label,
-                        "confidence": strength, "probabilities": probabilities})
+        probabilities = {f"p_stance_{name}": strength if name == label else rest for name in LABELS}
+        records.append({"sentence": number, "text": f"Satz {number}.", "stance": label,
+                        "stance_confidence": strength, **probabilities})
     for size in (1, 2, 3, 5, 14):
-        tally = predict_cli.SummaryTally()
+        tally = SummaryTally((STANCE,))
         for start in range(0, len(records), size):
             tally.add(records[start : start + size])
         assert tally.summary() == summarise_article(records), size
@@ -331,17 +352,17 @@ def test_summary_tally_equals_summarise_article_with_ties() -> None:
 
 
 def test_context_crosses_chunk_borders(tiny_config) -> None:
-    from german_stance.train import train
+    from german_stance.training.trainer import train
 
-    run = load_run(train(replace(tiny_config, use_context=True, run_name="ctx", num_epochs=1)), device="cpu")
+    run = StanceClassifier.from_run(train(replace(tiny_config, use_context=True, run_name="ctx", num_epochs=1)), device="cpu")
     whole = predict_article(run, ARTICLE * 2)
-    chunked = [r for chunk in predict_cli.label_article(run, Article("x", ARTICLE * 2), chunk_size=3) for r in chunk]
+    chunked = [r for chunk in label_article(run, Article("x", ARTICLE * 2), chunk_size=3) for r in chunk]
     assert same_predictions(chunked, whole)
 
 
 def test_block_splitting_equals_split_sentences() -> None:
     text = ARTICLE * 5 + "Ein letzter Satz ohne Zeilenumbruch am Ende"
-    assert list(predict_cli.iter_sentences(text, block_chars=30)) == split_sentences(text)
+    assert list(pipeline.iter_sentences(text, block_chars=30)) == split_sentences(text)
 
 
 def test_input_error_is_a_value_error() -> None:
@@ -371,7 +392,7 @@ def test_existing_output_is_left_intact_when_nothing_can_be_read(run_dir: Path, 
     code, _, err = predict(capsys, run_dir, str(tmp_path / "empty.txt"), "-o", str(output))
     assert code == 2 and "expected" in err
     assert output.read_text(encoding="utf-8") == "earlier results"
-    assert not (tmp_path / "stances.html.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt", "stances.html"]  # no temporary left
     write(tmp_path / "good.txt", ARTICLE)
     assert predict(capsys, run_dir, str(tmp_path / "good.txt"), "-o", str(output))[0] == 0
     assert "<html" in output.read_text(encoding="utf-8").lower()

@@ -9,9 +9,10 @@ from german_stance.cli import main
 
 from conftest import toy_rows, write_jsonl
 
-SECTIONS = ["macro-F1 [95% CI]", "majority class", "TF-IDF + logistic regression", "### Per class",
-            "### Confusion matrix", "### Calibration", "### Misclassified sentences", "### Per source",
-            "## What produced this report", "Expected calibration error"]
+SECTIONS = ["macro-F1 [95% CI]", "majority class", "TF-IDF + logistic regression", "#### stance: per class",
+            "#### stance: confusion matrix", "#### stance: calibration", "#### stance: misclassified sentences",
+            "## What produced this report", "Expected calibration error", "macro avg", "weighted avg",
+            "Scores vary between training seeds"]
 
 
 def test_report_has_every_section(trained_run: Path, toy_data: dict, tmp_path: Path) -> None:
@@ -22,7 +23,7 @@ def test_report_has_every_section(trained_run: Path, toy_data: dict, tmp_path: P
     markdown = (out / "report.md").read_text(encoding="utf-8")
     for section in SECTIONS:
         assert section in markdown, section
-    assert markdown.count("## dev:") == 1 and markdown.count("## train:") == 1
+    assert markdown.count("\n## dev:") == 1 and markdown.count("\n## train:") == 1
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 4  # two figures per data file, embedded
     assert "http://" not in page and "https://" not in page  # opens offline
@@ -30,7 +31,29 @@ def test_report_has_every_section(trained_run: Path, toy_data: dict, tmp_path: P
     dev = metrics["files"]["dev"]["model"]
     assert {"macro_f1", "accuracy", "per_class", "confusion_matrix", "intervals", "calibration"} <= set(dev)
     assert set(metrics["files"]["dev"]["baselines"]) == {"majority class", "TF-IDF + logistic regression"}
-    assert (out / "dev_confusion.png").stat().st_size > 1000
+    assert (out / "dev_stance_confusion.png").stat().st_size > 1000
+    predictions = (out / "predictions.csv").read_text(encoding="utf-8").splitlines()
+    assert predictions[0].startswith("file,id,source,gold_stance,predicted_stance")
+    assert len(predictions) == 1 + 6 + 12  # every sentence of both files
+
+
+def test_two_task_report_has_sentiment_sections(tiny_config, toy_data: dict, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from german_stance.training.trainer import train
+
+    run = train(replace(tiny_config, tasks=["stance", "sentiment"], run_name="joint", num_epochs=1))
+    out = tmp_path / "joint-report"
+    assert main(["--quiet", "evaluate", "--model", str(run), "--data", str(toy_data["dev"]), "--out", str(out),
+                 "--bootstrap", "20"]) == 0
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    for section in ("#### sentiment: per class", "#### sentiment: confusion matrix", "stance→sentiment mapping",
+                    "stance × sentiment, gold vs predicted"):
+        assert section in markdown, section
+    metrics = json.loads((out / "metrics.json").read_text())["files"]["dev"]
+    assert metrics["model"]["labels"] == ["critical", "neutral", "supportive"]  # stance keys stay where they were
+    assert metrics["tasks"]["sentiment"]["model"]["labels"] == ["negative", "neutral", "positive"]
+    assert "stance→sentiment mapping (gold stance)" in metrics["tasks"]["sentiment"]["baselines"]
 
 
 def test_seeds_report_mean_and_sd(tiny_config, toy_data: dict, tmp_path: Path) -> None:

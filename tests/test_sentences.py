@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from german_stance.sentences import split_sentences
+from german_stance.data.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 

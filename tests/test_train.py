@@ -1,4 +1,4 @@
-"""Training the tiny BERT end to end: run folder, best checkpoint, reload, refusal to overwrite."""
+"""Training the tiny BERT end to end: run folder, best checkpoint, reload, calibration, refusal to overwrite."""
 
 import json
 from dataclasses import replace
@@ -7,42 +7,44 @@ from pathlib import Path
 import pytest
 import torch
 
+from german_stance import StanceClassifier
 from german_stance.config import LABELS, load_config
-from german_stance.model import check_run_dir, freeze_word_embeddings, load_backbone, load_run
-from german_stance.predict import predict_logits, predict_sentences
-from german_stance.train import class_weights_for, train
+from german_stance.modeling.loading import check_run_dir, freeze_word_embeddings, head_config, load_backbone, load_run
+from german_stance.tasks import SENTIMENT, STANCE
+from german_stance.training.trainer import class_weights_for, train
 
-from conftest import toy_rows
+from conftest import toy_rows, write_jsonl
 
 
 def test_run_folder_holds_everything(trained_run: Path, tiny_config) -> None:
-    for name in ("model/config.json", "model/model.safetensors", "model/tokenizer.json", "config.yaml",
-                 "label_map.json", "metrics.json"):
+    for name in ("model/config.json", "model/model.safetensors", "model/tokenizer.json",
+                 "model/modeling_german_stance.py", "config.yaml", "label_map.json", "metrics.json", "calibration.json"):
         assert (trained_run / name).is_file(), name
     assert not (trained_run / "checkpoints").exists()
     assert load_config(trained_run / "config.yaml") == tiny_config
     metrics = json.loads((trained_run / "metrics.json").read_text())
     assert 0.0 <= metrics["dev_macro_f1"] <= 1.0 and metrics["train_seconds"] > 0
     # The kept model is the best epoch by dev macro-F1.
-    assert metrics["dev_macro_f1"] == pytest.approx(max(e["val_macro_f1"] for e in metrics["history"]))
-    assert json.loads((trained_run / "label_map.json").read_text())["label2id"] == {l: i for i, l in enumerate(LABELS)}
+    assert metrics["dev_macro_f1"] == pytest.approx(max(e["val_stance_macro_f1"] for e in metrics["history"]))
+    label_map = json.loads((trained_run / "label_map.json").read_text())
+    assert label_map["stance"]["label2id"] == {label: i for i, label in enumerate(LABELS)}
+    calibration = json.loads((trained_run / "calibration.json").read_text())
+    assert set(calibration["stance"]) >= {"temperature", "applied", "ece_raw", "ece_scaled"}
 
 
 def test_predictions_identical_after_reload(trained_run: Path) -> None:
     texts = [row["text"] for row in toy_rows()]
-    first = predict_logits(load_run(trained_run, device="cpu"), texts)
-    second = predict_logits(load_run(trained_run, device="cpu"), texts)
+    first = StanceClassifier.from_run(trained_run, device="cpu").logits(texts)["stance"]
+    second = StanceClassifier.from_run(trained_run, device="cpu").logits(texts)["stance"]
     assert first.shape == (len(texts), 3)
     assert (first == second).all()
-    records = predict_sentences(load_run(trained_run, device="cpu"), texts[:2])
-    assert records[0]["label"] in LABELS
-    assert sum(records[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_batching_does_not_change_results(trained_run: Path) -> None:
-    run = load_run(trained_run, device="cpu")
     texts = [row["text"] for row in toy_rows()]
-    assert predict_logits(run, texts, batch_size=3) == pytest.approx(predict_logits(run, texts, batch_size=64), abs=1e-5)
+    small = StanceClassifier.from_run(trained_run, device="cpu", max_batch=3, batch_tokens=64).logits(texts)["stance"]
+    large = StanceClassifier.from_run(trained_run, device="cpu").logits(texts)["stance"]
+    assert small == pytest.approx(large, abs=1e-5)
 
 
 def test_refuses_to_overwrite_a_trained_run(trained_run: Path, tiny_config) -> None:
@@ -53,10 +55,9 @@ def test_refuses_to_overwrite_a_trained_run(trained_run: Path, tiny_config) -> N
 
 
 def test_context_run_trains_and_predicts(tiny_config) -> None:
-    run_dir = train(replace(tiny_config, use_context=True, run_name="ctx", num_epochs=1))
-    run = load_run(run_dir, device="cpu")
-    assert run.config.use_context
-    assert predict_logits(run, ["Dies wird als Bedrohung betrachtet."], ["Pjöngjang liefert Granaten."]).shape == (1, 3)
+    classifier = StanceClassifier.from_run(train(replace(tiny_config, use_context=True, run_name="ctx", num_epochs=1)))
+    assert classifier.use_context
+    assert classifier.logits(["Dies wird als Bedrohung betrachtet."], ["Pjöngjang liefert Granaten."])["stance"].shape == (1, 3)
 
 
 def test_freezing_embeddings_leaves_them_untouched(tiny_config) -> None:
@@ -68,9 +69,17 @@ def test_freezing_embeddings_leaves_them_untouched(tiny_config) -> None:
 
 def test_class_weights_favour_rare_labels() -> None:
     rows = [{"label": "neutral"}] * 6 + [{"label": "critical"}] * 3 + [{"label": "supportive"}]
-    weights = class_weights_for(rows)
+    weights = class_weights_for(rows, STANCE)
     assert weights.tolist() == pytest.approx([10 / 9, 10 / 18, 10 / 3])
     assert isinstance(weights, torch.Tensor)
+
+
+def test_training_on_one_class_is_refused(tiny_config, tmp_path: Path) -> None:
+    rows = [dict(row, label="critical") for row in toy_rows()]
+    data = write_jsonl(tmp_path / "one.jsonl", rows)
+    with pytest.raises(ValueError, match="at least two stance classes"):
+        train(replace(tiny_config, train_file=str(data), run_name="one"))
+    assert not (tmp_path / "runs" / "one" / "model").exists()
 
 
 def test_not_a_run_folder(tmp_path: Path) -> None:
@@ -81,27 +90,33 @@ def test_not_a_run_folder(tmp_path: Path) -> None:
         check_run_dir(tmp_path / "missing")
 
 
-def test_cls_pooling_trains_with_the_stock_head(tiny_config) -> None:
-    run_dir = train(replace(tiny_config, pooling="cls", run_name="cls", num_epochs=1))
-    run = load_run(run_dir, device="cpu")
-    assert type(run.model).__name__ == "BertForSequenceClassification"
-    assert predict_logits(run, ["Seoul verurteilte das Abkommen."]).shape == (1, 3)
+def test_cls_pooling_trains(tiny_config) -> None:
+    classifier = StanceClassifier.from_run(train(replace(tiny_config, pooling="cls", run_name="cls", num_epochs=1)))
+    assert classifier.run.model.config.pooling == "cls"
+    assert classifier.predict_proba(["Seoul verurteilte das Abkommen."]).shape == (1, 3)
 
 
 def test_mean_pooling_ignores_padding(trained_run: Path) -> None:
-    run = load_run(trained_run, device="cpu")
-    assert type(run.model).__name__ == "BertMeanPoolingClassifier"
+    classifier = StanceClassifier.from_run(trained_run, device="cpu")
     short = "Kim dankte Putin."
-    alone = predict_logits(run, [short])
-    padded = predict_logits(run, [short, toy_rows()[0]["text"] * 2])[:1]
+    alone = classifier.logits([short])["stance"]
+    padded = classifier.logits([short, toy_rows()[0]["text"] * 2])["stance"][:1]
     assert alone == pytest.approx(padded, abs=1e-5)
 
 
-def test_mean_pooling_refuses_non_bert_backbones(tmp_path: Path) -> None:
+def test_non_bert_backbones_are_refused(tmp_path: Path) -> None:
     from transformers import DistilBertConfig
 
-    from german_stance.model import classifier_class
-
     DistilBertConfig(vocab_size=50, dim=32, n_layers=1, n_heads=2, hidden_dim=37).save_pretrained(tmp_path)
-    with pytest.raises(ValueError, match="set --pooling=cls"):
-        classifier_class(tmp_path, "mean")
+    with pytest.raises(ValueError, match="BERT-architecture backbone"):
+        head_config(tmp_path, (STANCE,), "mean")
+
+
+def test_two_task_run_has_both_heads(tiny_config) -> None:
+    run_dir = train(replace(tiny_config, tasks=["stance", "sentiment"], run_name="joint", num_epochs=1))
+    run = load_run(run_dir, device="cpu")
+    assert [task.name for task in run.tasks] == ["stance", "sentiment"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["tasks"]) == {"stance", "sentiment"}
+    classifier = StanceClassifier(run)
+    assert set(classifier.predict(["Kim dankte Putin."], task="sentiment")) <= set(SENTIMENT.labels)

@@ -13,12 +13,22 @@ from pathlib import Path
 logger = logging.getLogger("german_stance")
 
 
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``/``--verbose``/``--debug``, accepted before or after the subcommand."""
+    parser.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="only warnings and errors, no progress bars")
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="also the Trainer's raw logs and the backbone load report")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback of an error")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options."""
     # allow_abbrev=False: otherwise "--seed=43" (a config override) is silently read as "--seeds 43".
     parser = argparse.ArgumentParser(prog="german-stance", allow_abbrev=False, description=(
         "Label German news sentences by stance toward the Russia-North Korea cooperation."))
-    parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
+    add_verbosity(parser)
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser(
@@ -35,7 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="report folder (default: <first run>/report)")
     evaluate.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default: %(default)s)")
     evaluate.add_argument("--no-baselines", action="store_true", help="skip the majority and TF-IDF baselines")
-    evaluate.add_argument("--no-temperature", action="store_true", help="skip temperature scaling on dev")
 
     compare = commands.add_parser(
         "compare", allow_abbrev=False, help="one table of several runs (and baselines) on the same data")
@@ -52,12 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="output format (default: from the --output suffix .csv/.html/.jsonl, else table on a "
                               "terminal and jsonl when piped); CSV with --output also writes <stem>.summary.csv")
     predict.add_argument("--output", "-o", help="write to this file instead of standard output")
-    predict.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass")
+    predict.add_argument("--batch-size", type=int, default=64, help="at most this many sentences per forward pass")
+    predict.add_argument("--width", type=int, help="line width of --format table (default: the terminal's)")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    for sub in (train, evaluate, compare, predict):
+        add_verbosity(sub)
     return parser
 
 
-def configure_logging(quiet: bool) -> None:
+def configure_logging(quiet: bool, verbose: bool = False) -> None:
     """Only the CLI configures logging; library modules just get their loggers."""
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
     if not quiet:
@@ -66,45 +78,54 @@ def configure_logging(quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # trafilatura warns "discarding data: None" for pages without text; predict reports those itself.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
-    if quiet:
-        from transformers.utils import logging as transformers_logging
+    if not verbose:
+        import os
 
-        transformers_logging.disable_progress_bar()  # "Loading weights" bars from from_pretrained
+        # The load report ("MISSING ... Consider training on your downstream task") and "Loading weights" bars
+        # are expected when a backbone gets new heads; --verbose shows them.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        try:
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.set_verbosity_error()
+            transformers_logging.disable_progress_bar()
+        except ImportError:  # the ONNX-only install has no transformers
+            pass
 
 
-def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
+def run_train(args: argparse.Namespace, overrides: list[str], verbose: bool = False) -> int:
     """``train``: one run per seed."""
     from .config import load_config
-    from .train import train
+    from .training.trainer import train
 
     cfg = load_config(args.config, overrides)
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.seeds == 1:
-        train(cfg, overwrite=args.overwrite)
+        train(cfg, overwrite=args.overwrite, verbose=verbose)
         return 0
     from dataclasses import replace
 
     for offset in range(args.seeds):
         seed = cfg.seed + offset
-        train(replace(cfg, seed=seed, run_name=f"{cfg.run_name}-seed{seed}"), overwrite=args.overwrite)
+        train(replace(cfg, seed=seed, run_name=f"{cfg.run_name}-seed{seed}"), overwrite=args.overwrite, verbose=verbose)
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``evaluate``: metrics, intervals, baselines and the Markdown/HTML report."""
-    from .report import evaluate_runs
+    from .evaluation.report import evaluate_runs
 
     out_dir = Path(args.out) if args.out else Path(args.model[0]) / "report"
     evaluate_runs([Path(m) for m in args.model], [Path(d) for d in args.data], out_dir,
-                  n_resamples=args.bootstrap, baselines=not args.no_baselines,
-                  temperature=not args.no_temperature)
+                  n_resamples=args.bootstrap, baselines=not args.no_baselines)
     return 0
 
 
 def run_compare(args: argparse.Namespace) -> int:
     """``compare``: one table of several runs."""
-    from .compare import compare_runs
+    from .evaluation.compare import compare_runs
 
     compare_runs(args.model, [Path(d) for d in args.data], Path(args.out), n_resamples=args.bootstrap)
     return 0
@@ -112,9 +133,30 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     """``predict``: read inputs, label sentences, write the chosen format."""
-    from .predict_cli import predict_command
+    from .inference.command import predict_command
 
     return predict_command(args)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line: what was expected, what was found, and the fix (our own errors already say all three)."""
+    import errno
+
+    if isinstance(error, (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+                          PermissionError, TypeError)) and str(error):
+        message = str(error)
+    elif isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        message = (f"expected room on the disk, found it full ({error.filename or 'while writing'}); free space "
+                   "or write elsewhere (existing outputs were left as they were)")
+    elif isinstance(error, OSError):
+        message = (f"expected to read or write {error.filename or 'a file'}, found {error.strerror or error}; "
+                   "check the path and its permissions")
+    elif type(error).__name__ == "SafetensorError":
+        message = (f"expected readable model weights, found a damaged model.safetensors ({error}); retrain the run "
+                   "or copy the run folder again")
+    else:
+        message = f"{type(error).__name__}: {error} (run again with --debug for the traceback)"
+    return " ".join(message.split())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,17 +165,23 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "train":
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
-    configure_logging(args.quiet)
+    quiet, verbose, debug = (getattr(args, name, False) for name in ("quiet", "verbose", "debug"))
+    configure_logging(quiet, verbose)
     try:
         if args.command == "train":
-            return run_train(args, extra)
+            return run_train(args, extra, verbose)
         if args.command == "evaluate":
             return run_evaluate(args)
         if args.command == "compare":
             return run_compare(args)
         return run_predict(args)
-    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
-        print(f"german-stance {args.command}: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"german-stance {args.command}: interrupted; existing files were left as they were", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one error boundary: one line, no traceback unless --debug
+        if debug:
+            raise
+        print(f"german-stance {args.command}: error: {describe_error(error)}", file=sys.stderr)
         return 2
 
 

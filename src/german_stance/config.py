@@ -7,22 +7,25 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
-# The only place the label order is defined; id2label/label2id derive from it.
-LABELS: tuple[str, ...] = ("critical", "neutral", "supportive")
-LABEL2ID: dict[str, int] = {label: index for index, label in enumerate(LABELS)}
-ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
+from .tasks import STANCE, get_tasks
+
+# Stance labels, kept here for old imports; every label set is defined in tasks.py.
+LABELS: tuple[str, ...] = STANCE.labels
 
 
 @dataclass
 class Config:
     """Everything a training run depends on; saved as ``config.yaml`` in each run folder."""
 
+    # tasks: one shared encoder, one head per task (tasks.py); the loss is the weighted sum over tasks
+    tasks: list[str] = field(default_factory=lambda: ["stance"])
+    task_weights: list[float] = field(default_factory=list)  # one weight per task; empty = all 1.0
     # model
     model_name: str = "offline:multilingual-e5-small"
     max_length: int = 128
@@ -39,6 +42,9 @@ class Config:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     class_weighted_loss: bool = True
+    label_smoothing: float = 0.0
+    # fit a temperature per task on dev and apply it at prediction time unless it worsens dev calibration
+    calibrate: bool = True
     seed: int = 42
     # hardware
     device: str = "auto"
@@ -71,10 +77,15 @@ class Config:
              f"run_name must be a non-empty folder name without '/', got {self.run_name!r}"),
             (self.pooling in ("mean", "cls"), f"pooling must be mean or cls, got {self.pooling!r}"),
             (self.logging_steps >= 1, f"logging_steps must be >= 1, got {self.logging_steps}"),
+            (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
+            (not self.task_weights or len(self.task_weights) == len(self.tasks),
+             f"task_weights must give one weight per task {self.tasks}, got {self.task_weights}"),
+            (all(weight >= 0 for weight in self.task_weights), f"task_weights must be >= 0, got {self.task_weights}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        get_tasks(self.tasks)  # raises on unknown task names
 
     @property
     def run_dir(self) -> Path:
@@ -89,6 +100,10 @@ class Config:
 def _cast(name: str, value: Any, kind: type) -> Any:
     """Cast one raw value (from YAML or the command line) to its field's type."""
     # PyYAML reads 3e-5 as a string and the command line gives strings only, so cast explicitly.
+    if get_origin(kind) is list:
+        # YAML gives a list; the command line gives "stance,sentiment".
+        items = value if isinstance(value, list) else [part for part in str(value).split(",") if part.strip()]
+        return [_cast(name, item, get_args(kind)[0]) for item in items]
     try:
         if kind is bool:
             if isinstance(value, bool):
@@ -105,7 +120,7 @@ def _cast(name: str, value: Any, kind: type) -> Any:
             return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
         if kind is float:
             return float(value)
-        return str(value)
+        return str(value).strip()
     except (TypeError, ValueError):
         raise ValueError(f"{name} expects a {kind.__name__}, got {value!r}; fix the value in the config or flag") from None
 

@@ -6,6 +6,7 @@ Usage: ``plot_confusion_matrix(matrix, Path("cm.png"), "dev")``.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
@@ -15,22 +16,21 @@ matplotlib.use("Agg")  # headless: reports are written on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .config import LABELS  # noqa: E402
 
 
-def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str) -> Path:
+def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str, labels: Sequence[str]) -> Path:
     """Counts with row-normalised shading (recall per gold class), gold on rows, predicted on columns."""
     counts = np.asarray(matrix)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     figure, axis = plt.subplots(figsize=(4.8, 4.2), dpi=110)
     axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    for row in range(len(LABELS)):
-        for column in range(len(LABELS)):
+    for row in range(len(labels)):
+        for column in range(len(labels)):
             dark = shares[row, column] > 0.55
             axis.text(column, row, f"{counts[row, column]}\n{shares[row, column]:.0%}", ha="center", va="center",
                       color="white" if dark else "black", fontsize=10)
-    axis.set_xticks(range(len(LABELS)), LABELS)
-    axis.set_yticks(range(len(LABELS)), LABELS)
+    axis.set_xticks(range(len(labels)), labels)
+    axis.set_yticks(range(len(labels)), labels)
     axis.set_xlabel("predicted label")
     axis.set_ylabel("gold label")
     axis.set_title(f"Confusion matrix: {title}", fontsize=10)
@@ -42,18 +42,23 @@ def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str) -> Pa
 
 def plot_reliability(curves: dict[str, dict[str, Any]], path: Path, title: str) -> Path:
     """Accuracy against mean confidence per confidence bin, one line per calibration; diagonal = perfect."""
-    figure, axis = plt.subplots(figsize=(4.8, 4.2), dpi=110)
+    figure, axis = plt.subplots(figsize=(4.8, 5.0), dpi=110)
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
-    for (name, calibration), marker in zip(curves.items(), ("o", "s", "^")):
+    for number, ((name, calibration), marker) in enumerate(zip(curves.items(), ("o", "s", "^"))):
         bins = [b for b in calibration["bins"] if b["count"]]
         axis.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker=marker,
                   label=f"{name} (ECE {calibration['ece']:.3f})")
+        if number == 0:  # sentence counts per bin, so a point resting on three sentences is read as such
+            for b in bins:
+                axis.annotate(f"n={b['count']}", (b["confidence"], b["accuracy"]), textcoords="offset points",
+                              xytext=(4, -11), fontsize=7, color="#444")
     axis.set_xlim(0, 1)
     axis.set_ylim(0, 1.02)
     axis.set_xlabel("mean confidence of the predicted label")
     axis.set_ylabel("accuracy")
     axis.set_title(f"Reliability diagram: {title}", fontsize=10)
-    axis.legend(loc="upper left", fontsize=8)
+    # Below the axes: inside, the legend hid the points of the high-confidence bins.
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8, ncol=1, frameon=False)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

@@ -1,0 +1,108 @@
+"""Score a classifier on labelled JSONL files, per task: metrics, intervals, calibration, predictions.
+
+Usage: ``scores = score_file(classifier, "data/dev.jsonl")`` -> ``{"stance": FileScores, "sentiment": ...}``
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import read_sentences, with_context
+from ..files import write_text_atomic
+from ..modeling.calibration import expected_calibration_error, softmax
+from ..tasks import Task
+from .metrics import bootstrap_intervals, compute_metrics
+
+
+@dataclass
+class FileScores:
+    """Everything measured on one data file for one task."""
+
+    path: Path
+    task: Task
+    rows: list[dict[str, Any]]
+    logits: np.ndarray
+    probabilities: np.ndarray  # with the run's temperature applied where it is
+    y_true: np.ndarray
+    metrics: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """Short name of the data file (its stem)."""
+        return self.path.stem
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        """Predicted label ids."""
+        return self.probabilities.argmax(axis=1)
+
+
+def file_sha256(path: Path) -> str:
+    """First 16 hex digits of the file's SHA-256, so a report names exactly which data it used."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def predict_rows(classifier: Any, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Logits per task for labelled rows, with the previous sentence as context when the run was trained with it."""
+    if classifier.use_context:
+        rows = with_context(rows)
+    contexts = [row.get("context") or "" for row in rows] if classifier.use_context else None
+    return rows, classifier.logits([row["text"] for row in rows], contexts)
+
+
+def scored_tasks(classifier: Any, rows: list[dict[str, Any]]) -> list[Task]:
+    """The run's tasks whose label field every row of the file has."""
+    return [task for task in classifier.tasks if all(task.field in row for row in rows)]
+
+
+def score_file(classifier: Any, path: str | Path, n_resamples: int = 1000, seed: int = 0) -> dict[str, FileScores]:
+    """Predict every row of ``path`` once and score each task that the file labels."""
+    path = Path(path)
+    rows, logits = predict_rows(classifier, read_sentences(path, tasks=classifier.tasks[:1]))
+    digest = file_sha256(path)
+    result = {}
+    for task in scored_tasks(classifier, rows):
+        y_true = np.array([task.label2id[row[task.field]] for row in rows])
+        probabilities = softmax(logits[task.name], classifier.temperature(task.name))
+        metrics = compute_metrics(y_true, probabilities.argmax(axis=1), task.labels)
+        metrics["intervals"] = bootstrap_intervals(y_true, probabilities.argmax(axis=1), n_resamples=n_resamples,
+                                                   seed=seed, labels=task.labels)
+        metrics["calibration"] = expected_calibration_error(y_true, softmax(logits[task.name]))
+        metrics["calibration_applied"] = expected_calibration_error(y_true, probabilities)
+        metrics["temperature"] = classifier.temperature(task.name)
+        metrics["data"] = {"path": str(path), "sha256": digest, "rows": len(rows)}
+        result[task.name] = FileScores(path=path, task=task, rows=rows, logits=logits[task.name],
+                                       probabilities=probabilities, y_true=y_true, metrics=metrics)
+    return result
+
+
+def format_scores(name: str, metrics: dict[str, Any], task: Task) -> str:
+    """Plain-text block of the headline scores of one file and task, for the terminal."""
+    intervals = metrics.get("intervals", {})
+
+    def with_interval(key: str, value: float) -> str:
+        low, high = intervals.get(key, (None, None))
+        return f"{value:.3f} [{low:.3f}, {high:.3f}]" if low is not None else f"{value:.3f}"
+
+    lines = [f"{name} {task.name} (n={metrics['n']}): macro-F1 {with_interval('macro_f1', metrics['macro_f1'])} | "
+             f"accuracy {with_interval('accuracy', metrics['accuracy'])}"]
+    for label in task.labels:
+        scores = metrics["per_class"][label]
+        lines.append(f"  {label:<11} P {scores['precision']:.3f}  R {scores['recall']:.3f}  "
+                     f"F1 {with_interval(f'{label}_f1', scores['f1'])}  support {scores['support']}")
+    if metrics.get("absent_labels"):
+        lines.append(f"  note: no gold {', '.join(metrics['absent_labels'])} sentences in this file; macro-F1 over "
+                     f"the present classes is {metrics['macro_f1_present']:.3f}")
+    return "\n".join(lines)
+
+
+def write_metrics(out_dir: Path, payload: dict[str, Any]) -> Path:
+    """Write ``metrics.json`` to ``out_dir`` atomically and return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2, ensure_ascii=False))

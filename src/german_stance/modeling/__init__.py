@@ -1,0 +1,1 @@
+"""Modeling: the offline backbone conversion, the multi-task head, loading runs, and inference backends."""
