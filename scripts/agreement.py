@@ -1,7 +1,12 @@
-"""Inter-annotator agreement: Cohen's kappa overall and per class (one-vs-rest) between two label files.
+"""Inter-annotator agreement: Cohen's kappa overall, per class (one-vs-rest) and per group, for every annotation set.
 
-Usage: ``python scripts/agreement.py`` compares data/agreement/first_annotator.jsonl with
-second_annotator.jsonl (same ids) and writes data/agreement/agreement.json.
+Usage: ``python scripts/agreement.py`` reads each set's ``first_annotator.jsonl`` / ``second_annotator.jsonl``
+(rows with ``id`` and the labels of the tasks it covers; optional ``kind`` / ``register``) and writes
+``data/agreement/agreement.json``.
+
+Sets: the first corpus for stance (``data/agreement``) and for sentiment (``data/agreement/sentiment``), the
+story-first batch for both tasks with kappa per hard kind (``data/agreement/new_corpus``), and the blind
+challenge set for both tasks (``data/agreement/challenge``).
 """
 
 from __future__ import annotations
@@ -14,39 +19,66 @@ from pathlib import Path
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = ["critical", "neutral", "supportive"]
+TASKS = {"label": ["critical", "neutral", "supportive"], "sentiment": ["negative", "neutral", "positive"]}
+SETS = {  # name -> (folder, fields it covers, group key for per-group kappa)
+    "corpus": ("data/agreement", ["label"], None),
+    "corpus_sentiment": ("data/agreement/sentiment", ["sentiment"], None),
+    "new_corpus": ("data/agreement/new_corpus", ["label", "sentiment"], "kind"),
+    "challenge": ("data/agreement/challenge", ["label", "sentiment"], "register"),
+}
 
 
-def labels(path: Path) -> dict[str, str]:
-    """id -> label of one annotation file."""
-    return {row["id"]: row["label"] for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+def rows(path: Path) -> dict[str, dict]:
+    """id -> row of one annotation file."""
+    return {row["id"]: row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if row}
 
 
-def agreement(first: list[str], second: list[str]) -> dict:
+def agreement(first: list[str], second: list[str], labels: list[str]) -> dict:
     """Kappa overall and per class, raw agreement and the confusion matrix."""
     return {
         "n": len(first),
         "raw_agreement": round(sum(a == b for a, b in zip(first, second)) / len(first), 4),
-        "kappa": round(cohen_kappa_score(first, second), 4),
+        "kappa": round(cohen_kappa_score(first, second, labels=labels), 4) if len(set(first + second)) > 1 else None,
         "kappa_per_class": {label: round(cohen_kappa_score([a == label for a in first], [b == label for b in second]), 4)
-                            for label in LABELS},
-        "confusion_first_rows_second_columns": confusion_matrix(first, second, labels=LABELS).tolist(),
+                            for label in labels if label in first or label in second},
+        "confusion_first_rows_second_columns": confusion_matrix(first, second, labels=labels).tolist(),
         "disagreements": dict(Counter(f"{a}->{b}" for a, b in zip(first, second) if a != b)),
     }
 
 
-def main() -> int:
-    """Compute agreement on the corpus sentences and, separately, on the seed article."""
-    folder = ROOT / "data" / "agreement"
-    first, second = labels(folder / "first_annotator.jsonl"), labels(folder / "second_annotator.jsonl")
+def set_agreement(folder: Path, fields: list[str], group: str | None) -> dict:
+    """Agreement of one set: per field, overall, on the seed article separately, and per group."""
+    first, second = rows(folder / "first_annotator.jsonl"), rows(folder / "second_annotator.jsonl")
     if set(first) != set(second):
-        raise ValueError(f"expected the same ids in both files, found {len(set(first) ^ set(second))} differing")
-    result = {}
-    for name, keep in (("corpus", lambda i: not i.startswith("seed")), ("seed_article", lambda i: i.startswith("seed"))):
-        ids = sorted(i for i in first if keep(i))
-        result[name] = agreement([first[i] for i in ids], [second[i] for i in ids])
-    (folder / "agreement.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+        raise ValueError(f"expected the same ids in both files of {folder}, found {len(set(first) ^ set(second))} differing")
+    result: dict = {}
+    for field in fields:
+        labels = TASKS[field]
+        parts = {"all": sorted(i for i in first if not i.startswith("seed"))}
+        if any(i.startswith("seed") for i in first):
+            parts["seed_article"] = sorted(i for i in first if i.startswith("seed"))
+        entry = {name: agreement([first[i][field] for i in ids], [second[i][field] for i in ids], labels)
+                 for name, ids in parts.items() if ids}
+        if group:
+            values = sorted({first[i].get(group) or "(none)" for i in parts["all"]})
+            entry[f"per_{group}"] = {}
+            for value in values:
+                ids = [i for i in parts["all"] if (first[i].get(group) or "(none)") == value]
+                scores = agreement([first[i][field] for i in ids], [second[i][field] for i in ids], labels)
+                entry[f"per_{group}"][value] = {key: scores[key] for key in ("n", "raw_agreement", "kappa")}
+        result["stance" if field == "label" else field] = entry
+    return result
+
+
+def main() -> int:
+    """Compute every set that is present and write agreement.json."""
+    result = {name: set_agreement(ROOT / folder, fields, group) for name, (folder, fields, group) in SETS.items()
+              if (ROOT / folder / "second_annotator.jsonl").is_file()}
+    (ROOT / "data" / "agreement" / "agreement.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    for name, entry in result.items():
+        for task, parts in entry.items():
+            print(f"{name} {task}: " + "; ".join(f"{part} n={v['n']} kappa={v['kappa']} raw={v['raw_agreement']}"
+                                                for part, v in parts.items() if "kappa" in v))
     return 0
 
 

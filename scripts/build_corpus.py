@@ -1,8 +1,10 @@
 """Build data/{train,dev,test}.jsonl from the written articles in data/raw/*.jsonl.
 
-Each raw line is ``{"source", "register", "text", "label"}`` in reading order. This script adds stable ids
-and the previous sentence as ``context``, splits by article (stratified by writer), removes near-duplicates
-that would cross splits, and writes ``data/corpus_stats.json``. Usage: ``python scripts/build_corpus.py``.
+Each raw line is ``{"source", "register", "text", "label", "sentiment"}`` in reading order, optionally with
+``kind`` (one of the six hard kinds of issue 9) and ``pair`` (a minimal-pair id shared by two sentences). This
+script adds stable ids and the previous sentence as ``context``, splits by article (stratified by writer;
+articles linked by a minimal pair stay on one side), removes near-duplicates that would cross splits, and writes
+``data/corpus_stats.json``. Usage: ``python scripts/build_corpus.py``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from german_stance.config import LABELS  # noqa: E402
 from german_stance.data import (add_context, near_duplicate_pairs, split_by_article, validate_rows,  # noqa: E402
                                 vary_spelling)
+from german_stance.tasks import SENTIMENT, STANCE  # noqa: E402
 
 SPLITS = {"train": 0.7, "dev": 0.15, "test": 0.15}
 
@@ -33,16 +35,53 @@ def load_raw(raw_dir: Path) -> list[dict]:
             row = json.loads(line)
             position[row["source"]] += 1
             rows.append({"id": f"{row['source']}-s{position[row['source']]:02d}", "text": row["text"].strip(),
-                         "label": row["label"], "source": row["source"], "register": row.get("register", ""),
-                         "writer": path.stem})
-    validate_rows(rows, str(raw_dir))
+                         "label": row["label"], "sentiment": row["sentiment"], "source": row["source"],
+                         "register": row.get("register", ""), "writer": path.stem,
+                         **{key: row[key] for key in ("kind", "pair") if row.get(key)}})
+    validate_rows(rows, str(raw_dir), tasks=(STANCE, SENTIMENT))
     return rows
 
 
-def distribution(rows: list[dict]) -> dict:
-    """Label counts and shares."""
-    counts = Counter(row["label"] for row in rows)
-    return {label: {"count": counts[label], "share": round(counts[label] / len(rows), 3)} for label in LABELS}
+def pair_groups(rows: list[dict]) -> dict[str, str]:
+    """Article -> group id: articles that share a minimal pair form one group, so twins never cross splits."""
+    parent: dict[str, str] = {row["source"]: row["source"] for row in rows}
+
+    def find(item: str) -> str:
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    first_source: dict[str, str] = {}
+    for row in rows:
+        if row.get("pair"):
+            other = first_source.setdefault(row["pair"], row["source"])
+            parent[find(row["source"])] = find(other)
+    return {source: find(source) for source in parent}
+
+
+def distribution(rows: list[dict], task=STANCE) -> dict:
+    """Label counts and shares of one task."""
+    counts = Counter(row[task.field] for row in rows)
+    return {label: {"count": counts[label], "share": round(counts[label] / len(rows), 3)} for label in task.labels}
+
+
+def cross_table(rows: list[dict]) -> dict:
+    """Stance x sentiment counts."""
+    counts = Counter((row["label"], row["sentiment"]) for row in rows)
+    return {stance: {sentiment: counts[(stance, sentiment)] for sentiment in SENTIMENT.labels} for stance in STANCE.labels}
+
+
+def existing_splits(out: Path) -> dict[str, str]:
+    """Article -> split name, from the split files of an earlier build (empty when there are none)."""
+    placed: dict[str, str] = {}
+    for name in SPLITS:
+        path = out / f"{name}.jsonl"
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    placed[json.loads(line)["source"]] = name
+    return placed
 
 
 def main() -> int:
@@ -53,7 +92,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     rows = add_context(load_raw(Path(args.raw)))
-    parts = dict(zip(SPLITS, split_by_article(rows, list(SPLITS.values()), args.seed, stratify_key="writer")))
+    groups = pair_groups(rows)
+    # Split by group (an article, or articles joined by minimal pairs), then restore the article ids.
+    # Articles that an earlier build already placed keep their split, so runs trained on an earlier train
+    # split are never scored on their own training sentences; only new articles are split here.
+    placed = existing_splits(Path(args.out))
+    new_rows = [row for row in rows if row["source"] not in placed]
+    grouped = [{**row, "source": groups[row["source"]], "article": row["source"]} for row in new_rows]
+    parts = {name: [{**{k: v for k, v in row.items() if k != "article"}, "source": row["article"]} for row in part]
+             for name, part in zip(SPLITS, split_by_article(grouped, list(SPLITS.values()), args.seed,
+                                                           stratify_key="writer"))}
+    for name in SPLITS:
+        parts[name] = [row for row in rows if placed.get(row["source"]) == name] + parts[name]
 
     # A near-duplicate in dev/test of a training sentence would inflate the scores: drop it from dev/test.
     # dev is checked against train, test against train and dev.
@@ -77,8 +127,15 @@ def main() -> int:
         "total": sum(len(part) for part in parts.values()),
         "articles": len({row["source"] for row in rows}),
         "distribution": distribution([row for part in parts.values() for row in part]),
+        "sentiment_distribution": distribution([row for part in parts.values() for row in part], SENTIMENT),
+        "stance_x_sentiment": cross_table([row for part in parts.values() for row in part]),
+        "kinds": dict(Counter(row.get("kind", "") or "(none)" for part in parts.values() for row in part).most_common()),
+        "short_sentences": sum(1 for part in parts.values() for row in part if len(row["text"].split()) <= 8),
+        "minimal_pairs": len({row["pair"] for part in parts.values() for row in part if row.get("pair")}),
+        "writers": dict(Counter(row["writer"] for part in parts.values() for row in part).most_common()),
         "splits": {name: {"sentences": len(part), "articles": len({r["source"] for r in part}),
-                          "distribution": distribution(part)} for name, part in parts.items()},
+                          "distribution": distribution(part), "sentiment_distribution": distribution(part, SENTIMENT)}
+                   for name, part in parts.items()},
         "registers": dict(Counter(row["register"] for row in rows).most_common()),
         "removed_near_duplicates": removed,
     }
