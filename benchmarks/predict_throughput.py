@@ -23,12 +23,12 @@ from pathlib import Path
 
 import torch
 
-from german_stance.inputs import Article
-from german_stance.model import load_run, resolve_device
-from german_stance.predict import summarise_article
-from german_stance.predict_cli import label_article
-from german_stance.render import JsonlWriter
-from german_stance.sentences import split_sentences
+from german_stance import StanceClassifier
+from german_stance.data.sentences import split_sentences
+from german_stance.inference.inputs import Article
+from german_stance.inference.pipeline import SummaryTally, label_article
+from german_stance.inference.writers import JsonlWriter
+from german_stance.modeling.loading import resolve_device
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "predict_throughput.md"
@@ -61,15 +61,17 @@ def build_articles(count: int = 1000, per_article: int = 25) -> list[Article]:
             for start in range(0, count, per_article)]
 
 
-def run_once(run: object, articles: list[Article], batch_size: int) -> tuple[float, int]:
-    """Label all articles into a JSONL buffer; return (seconds, sentences)."""
-    writer, total = JsonlWriter(io.StringIO()), 0
+def run_once(classifier: StanceClassifier, articles: list[Article]) -> tuple[float, int]:
+    """Label all articles through predict's own pipeline into a JSONL buffer; return (seconds, sentences)."""
+    writer, total = JsonlWriter(io.StringIO(), classifier.tasks, io.StringIO()), 0
     started = time.perf_counter()
     for article in articles:
-        records = [r for chunk in label_article(run, article, batch_size) for r in chunk]
-        writer.write(records)
-        writer.finish(article, summarise_article(records))
-        total += len(records)
+        tally = SummaryTally(classifier.tasks)
+        for chunk in label_article(classifier, article):
+            writer.write(chunk)
+            tally.add(chunk)
+            total += len(chunk)
+        writer.finish(article, tally.summary())
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return time.perf_counter() - started, total
@@ -100,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="Markdown results file (default: %(default)s)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    run = load_run(args.model, device=args.device)
+    classifier = StanceClassifier.from_run(args.model, device=args.device, max_batch=args.batch_size)
     load_seconds = time.perf_counter() - started
     articles = build_articles(args.sentences)
-    run_once(run, articles[:2], args.batch_size)  # warm-up: first-call allocations, splitter start-up
-    timings = [run_once(run, articles, args.batch_size) for _ in range(3)]
+    run_once(classifier, articles[:2])  # warm-up: first-call allocations, splitter start-up
+    timings = [run_once(classifier, articles) for _ in range(3)]
     seconds = statistics.median(t for t, _ in timings)
     sentences = timings[0][1]
     device = resolve_device(args.device)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from german_stance.config import Config  # noqa: E402
-from german_stance.model import load_backbone  # noqa: E402
+from german_stance.modeling.loading import load_backbone  # noqa: E402
 
 
 def time_steps(freeze: bool, texts: list[str], labels: list[int], steps: int, batch_size: int) -> list[float]:

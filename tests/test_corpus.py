@@ -69,3 +69,40 @@ def test_spelling_variants_keep_labels_and_change_only_spelling() -> None:
     assert 5 < len(changed) < 45 and all(row["label"] == "supportive" for row in varied)
     assert changed[0]["text"] == 'Kim Jong-un empfing Shoigu in Pyongyang: "Freundschaft".'
     assert vary_spelling(rows, seed=1) == varied
+
+
+def test_every_sentence_has_a_sentiment(splits) -> None:
+    from german_stance.tasks import SENTIMENT
+
+    for rows in splits.values():
+        assert all(row["sentiment"] in SENTIMENT.labels for row in rows)
+    counts = Counter(row["sentiment"] for rows in splits.values() for row in rows)
+    assert min(counts.values()) / sum(counts.values()) >= 0.15, counts
+
+
+def test_story_first_batch_covers_the_hard_kinds(splits) -> None:
+    rows = [row for part in splits.values() for row in part]
+    kinds = Counter(row.get("kind") for row in rows if row.get("kind"))
+    assert len(kinds) == 6 and min(kinds.values()) >= 300, kinds
+    pairs = Counter(row["pair"] for row in rows if row.get("pair"))
+    assert len(pairs) >= 300 and set(pairs.values()) == {2}
+
+
+def test_minimal_pair_twins_stay_in_one_split(splits) -> None:
+    where: dict[str, set[str]] = {}
+    for name, rows in splits.items():
+        for row in rows:
+            if row.get("pair"):
+                where.setdefault(row["pair"], set()).add(name)
+    assert all(len(names) == 1 for names in where.values())
+
+
+def test_challenge_set_is_blind_to_training(splits) -> None:
+    path = DATA / "eval" / "challenge.jsonl"
+    if not path.is_file():
+        pytest.skip("challenge set not built")
+    challenge = read_sentences(path)
+    assert len(challenge) >= 500 and len({row["source"] for row in challenge}) >= 60
+    assert not {row["source"] for row in challenge} & {row["source"] for row in splits["train"]}
+    training = [row["text"] for row in splits["train"]]
+    assert near_duplicate_pairs([row["text"] for row in challenge], training) == []

@@ -41,5 +41,5 @@ def test_short_training_then_evaluate_and_predict(tmp_path: Path, capsys) -> Non
     capsys.readouterr()
     assert main(["--quiet", "predict", "--model", str(run), "--format", "jsonl", str(article)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-    sentences = [line for line in lines if line.get("type") != "summary"]
-    assert len(sentences) == 15 and all(line["label"] in LABELS for line in sentences)
+    assert len(lines) == 15 and all(line["stance"] in LABELS for line in lines)
+    assert all(line["sentiment"] in ("negative", "neutral", "positive") for line in lines)

@@ -1,0 +1,59 @@
+"""Build the blind challenge set ``data/eval/challenge.jsonl`` from its two writers' files and the adjudication.
+
+The writers (``data/eval/challenge/c1.jsonl``, ``c2.jsonl``) saw only ANNOTATION.md and a list of real-world
+registers and events, never the training corpus; their labels are the first annotation. A second annotator
+labelled every sentence blind (``data/agreement/challenge/second_annotator.jsonl``); disagreements were
+adjudicated by the rules (``data/agreement/challenge/adjudication.jsonl``). The set is never trained or tuned on.
+Usage: ``python scripts/build_challenge.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from german_stance.data import add_context, validate_rows  # noqa: E402
+from german_stance.tasks import SENTIMENT, STANCE  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def read(path: Path) -> list[dict]:
+    """JSON lines of a file."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def main() -> int:
+    """Write the challenge set and the first annotator's file for the agreement script."""
+    rows: list[dict] = []
+    for path in sorted((ROOT / "data" / "eval" / "challenge").glob("c*.jsonl")):
+        position: Counter = Counter()
+        for row in read(path):
+            position[row["source"]] += 1
+            rows.append({"id": f"{row['source']}-s{position[row['source']]:02d}", "text": row["text"].strip(),
+                         "label": row["label"], "sentiment": row["sentiment"], "source": row["source"],
+                         "register": row["register"], "writer": path.stem})
+    folder = ROOT / "data" / "agreement" / "challenge"
+    first = [{"id": r["id"], "text": r["text"], "label": r["label"], "sentiment": r["sentiment"],
+              "register": r["register"]} for r in rows]
+    (folder / "first_annotator.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in first),
+                                                  encoding="utf-8")
+    decided = {row["id"]: row for row in read(folder / "adjudication.jsonl")}
+    for row in rows:
+        if row["id"] in decided:
+            row["label"], row["sentiment"] = decided[row["id"]]["label"], decided[row["id"]]["sentiment"]
+    rows = add_context(rows)
+    validate_rows(rows, "challenge set", tasks=(STANCE, SENTIMENT))
+    out = ROOT / "data" / "eval" / "challenge.jsonl"
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    print(f"{len(rows)} sentences, {len({r['source'] for r in rows})} articles, {len(decided)} adjudicated")
+    print("stance", dict(Counter(r["label"] for r in rows)), "sentiment", dict(Counter(r["sentiment"] for r in rows)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
