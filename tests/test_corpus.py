@@ -56,10 +56,12 @@ def test_seed_article_is_never_trained_on(splits) -> None:
 
 
 def test_context_is_the_previous_sentence_of_the_article(splits) -> None:
+    # A sentence dropped from dev as a near-duplicate of training stays the next sentence's context.
+    removed = {item["text"] for item in json.loads((DATA / "corpus_stats.json").read_text())["removed_near_duplicates"]}
     rows = splits["dev"]
     for previous, row in zip(rows, rows[1:]):
         if previous["source"] == row["source"]:
-            assert row["context"] == previous["text"]
+            assert row["context"] == previous["text"] or row["context"] in removed
 
 
 def test_spelling_variants_keep_labels_and_change_only_spelling() -> None:
