@@ -50,6 +50,14 @@ def main() -> int:
     validate_rows(rows, "challenge set", tasks=(STANCE, SENTIMENT))
     out = ROOT / "data" / "eval" / "challenge.jsonl"
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    # Two halves by article (alternating within each writer): fit a temperature on half a, check it on half b.
+    articles = sorted({r["source"] for r in rows})
+    half_a = set(articles[::2])
+    for name, keep in (("challenge_half_a", lambda r: r["source"] in half_a),
+                       ("challenge_half_b", lambda r: r["source"] not in half_a)):
+        part = [r for r in rows if keep(r)]
+        (ROOT / "data" / "eval" / f"{name}.jsonl").write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part), encoding="utf-8")
     print(f"{len(rows)} sentences, {len({r['source'] for r in rows})} articles, {len(decided)} adjudicated")
     print("stance", dict(Counter(r["label"] for r in rows)), "sentiment", dict(Counter(r["sentiment"] for r in rows)))
     return 0

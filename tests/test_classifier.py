@@ -185,3 +185,29 @@ def test_transformers_without_remote_code_fails_loudly(joint_run: Path, monkeypa
 
 def test_replace_keeps_the_config_type(tiny_config) -> None:
     assert replace(tiny_config, tasks=["stance", "sentiment"]).tasks == ["stance", "sentiment"]
+
+
+def test_min_confidence_marks_uncertain_sentences(joint_run: Path) -> None:
+    texts = [row["text"] for row in toy_rows()]
+    sure = StanceClassifier.from_run(joint_run).predict_records(texts)
+    unsure = StanceClassifier.from_run(joint_run, min_confidence=0.99).predict_records(texts)
+    assert all(record["stance"] in LABELS for record in sure)
+    assert {record["stance"] for record in unsure} == {"uncertain"}  # the tiny model is never that sure
+    assert [r["p_stance_critical"] for r in unsure] == [r["p_stance_critical"] for r in sure]
+    summary = summarise_article([{**r, "sentence": i + 1} for i, r in enumerate(unsure)], (STANCE,))
+    assert summary["stance"]["uncertain"] == len(texts) and summary["stance"]["dominant"] == "neutral"
+    with pytest.raises(ValueError, match="min_confidence"):
+        StanceClassifier.from_run(joint_run, min_confidence=1.5)
+
+
+def test_calibrate_command_stores_temperatures_fitted_on_a_file(joint_run: Path, tmp_path: Path) -> None:
+    from german_stance.cli import main
+
+    from conftest import write_jsonl
+
+    copy = StanceClassifier.from_run(joint_run).save(tmp_path / "run")
+    data = write_jsonl(tmp_path / "heldout.jsonl", toy_rows())
+    assert main(["--quiet", "calibrate", "--model", str(copy), "--data", str(data)]) == 0
+    stored = json.loads((copy / "calibration.json").read_text())
+    assert set(stored) == {"stance", "sentiment"} and stored["stance"]["fitted_on"] == str(data)
+    assert stored["stance"]["n"] == len(toy_rows())

@@ -25,7 +25,7 @@ def test_report_has_every_section(trained_run: Path, toy_data: dict, tmp_path: P
         assert section in markdown, section
     assert markdown.count("\n## dev:") == 1 and markdown.count("\n## train:") == 1
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 4  # two figures per data file, embedded
+    assert page.count("data:image/png;base64,") == 6  # three figures per data file, embedded
     assert "http://" not in page and "https://" not in page  # opens offline
     metrics = json.loads((out / "metrics.json").read_text())
     dev = metrics["files"]["dev"]["model"]

@@ -63,8 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", "-o", help="write to this file instead of standard output")
     predict.add_argument("--batch-size", type=int, default=64, help="at most this many sentences per forward pass")
     predict.add_argument("--width", type=int, help="line width of --format table (default: the terminal's)")
+    predict.add_argument("--min-confidence", type=float, default=0.0,
+                         help="label a sentence 'uncertain' for a task when its top probability is below this "
+                              "(e.g. 0.6; default: never)")
+
+    calibrate = commands.add_parser(
+        "calibrate", allow_abbrev=False, help="fit each task's temperature on a labelled file and store it in the run")
+    calibrate.add_argument("--model", required=True, help="run folder")
+    calibrate.add_argument("--data", required=True, help="labelled JSONL, ideally out-of-domain held-out text")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    for sub in (train, evaluate, compare, predict):
+    for sub in (train, evaluate, compare, predict, calibrate):
         add_verbosity(sub)
     return parser
 
@@ -131,6 +139,14 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_calibrate(args: argparse.Namespace) -> int:
+    """``calibrate``: fit and store the temperatures."""
+    from .evaluation.calibrate import calibrate_run
+
+    calibrate_run(Path(args.model), Path(args.data))
+    return 0
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """``predict``: read inputs, label sentences, write the chosen format."""
     from .inference.command import predict_command
@@ -174,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_evaluate(args)
         if args.command == "compare":
             return run_compare(args)
+        if args.command == "calibrate":
+            return run_calibrate(args)
         return run_predict(args)
     except KeyboardInterrupt:
         print(f"german-stance {args.command}: interrupted; existing files were left as they were", file=sys.stderr)

@@ -63,3 +63,31 @@ def plot_reliability(curves: dict[str, dict[str, Any]], path: Path, title: str) 
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def coverage_curve(probabilities: np.ndarray, y_true: np.ndarray) -> list[dict[str, float]]:
+    """Coverage and accuracy on the covered sentences for each ``--min-confidence`` threshold from 0.35 to 0.95."""
+    confidence, correct = probabilities.max(axis=1), probabilities.argmax(axis=1) == y_true
+    points = []
+    for threshold in np.round(np.arange(0.35, 0.951, 0.05), 2):
+        kept = confidence >= threshold
+        points.append({"threshold": float(threshold), "coverage": float(kept.mean()),
+                       "accuracy": float(correct[kept].mean()) if kept.any() else float("nan")})
+    return points
+
+
+def plot_coverage(points: list[dict[str, float]], path: Path, title: str) -> Path:
+    """Accuracy on the labelled sentences against the share labelled, as the abstain threshold rises."""
+    figure, axis = plt.subplots(figsize=(4.8, 4.2), dpi=110)
+    axis.plot([p["coverage"] for p in points], [p["accuracy"] for p in points], marker="o")
+    for point in points[::2]:
+        axis.annotate(f"{point['threshold']:.2f}", (point["coverage"], point["accuracy"]), textcoords="offset points",
+                      xytext=(4, 4), fontsize=7, color="#444")
+    axis.set_xlim(0, 1.02)
+    axis.set_xlabel("coverage (share of sentences labelled, not 'uncertain')")
+    axis.set_ylabel("accuracy on the labelled sentences")
+    axis.set_title(f"Abstaining below --min-confidence: {title}", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path

@@ -22,7 +22,7 @@ from ..inference.classifier import StanceClassifier
 from ..inference.progress import progress_bar
 from .baselines import STANCE_TO_SENTIMENT, build_baselines
 from .document import Block, Heading, Image, Paragraph, Preformatted, Table, write_document
-from .plots import plot_confusion_matrix, plot_reliability
+from .plots import coverage_curve, plot_confusion_matrix, plot_coverage, plot_reliability
 from .scoring import FileScores, file_sha256, format_scores, score_file, write_metrics
 from .sections import (MAX_ERRORS_SHOWN, MIN_SOURCE_SENTENCES, calibration_paragraph, confusion_table, cross_table,
                        errors_table, headline_table, per_class_table, score_baselines, score_predictions, seed_summary,
@@ -59,6 +59,8 @@ def task_blocks(name: str, scores: FileScores, all_scores: list[FileScores], bas
     cm_png = plot_confusion_matrix(scores.metrics["confusion_matrix"], out_dir / f"{prefix}_confusion.png",
                                    f"{task.name}, {stem}", task.labels)
     rel_png = plot_reliability(curves, out_dir / f"{prefix}_reliability.png", f"{task.name}, {stem}")
+    coverage = coverage_curve(scores.probabilities, scores.y_true)
+    cov_png = plot_coverage(coverage, out_dir / f"{prefix}_coverage.png", f"{task.name}, {stem}")
     errors, n_errors = errors_table(scores)
     blocks: list[Block] = [
         Heading(f"{stem}: {task.name}", 3), headline_table(name, scores.metrics, seeds, baselines, task)]
@@ -73,6 +75,11 @@ def task_blocks(name: str, scores: FileScores, all_scores: list[FileScores], bas
                Heading(f"{task.name}: calibration", 4), calibration_paragraph(scores.metrics, calibration),
                Image(rel_png, f"Reliability diagram of {name} ({task.name}) on {stem}: accuracy against mean confidence "
                               "per confidence bin (n = sentences in the bin); points below the diagonal are over-confident."),
+               Heading(f"{task.name}: coverage and accuracy when abstaining", 4),
+               Table(["--min-confidence", "coverage", "accuracy on the rest"],
+                     [[f"{p['threshold']:.2f}", f"{p['coverage']:.3f}", f"{p['accuracy']:.3f}"] for p in coverage[::2]]),
+               Image(cov_png, f"{name} ({task.name}) on {stem}: with predict --min-confidence T, sentences below T are "
+                              "labelled 'uncertain'; the curve shows the share still labelled and their accuracy."),
                Heading(f"{task.name}: misclassified sentences ({n_errors}, most confident first"
                        + (f", showing {MAX_ERRORS_SHOWN}; all predictions are in predictions.csv" if n_errors > MAX_ERRORS_SHOWN
                           else "") + ")", 4), errors]
@@ -80,7 +87,8 @@ def task_blocks(name: str, scores: FileScores, all_scores: list[FileScores], bas
         table = source_table(scores, key)
         if table:
             blocks += [Heading(f"{task.name}: per {key} (at least {MIN_SOURCE_SENTENCES} sentences), worst first", 4), table]
-    entry = {"model": scores.metrics, "seeds": seeds, "baselines": baselines, "calibration": calibration}
+    entry = {"model": scores.metrics, "seeds": seeds, "baselines": baselines, "calibration": calibration,
+             "coverage": coverage}
     return blocks, entry
 
 

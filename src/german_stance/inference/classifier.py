@@ -39,13 +39,17 @@ class StanceClassifier:
     """Stance (and, where the run has it, sentiment) of German sentences toward the Russia-North Korea cooperation."""
 
     def __init__(self, run: Any, backend: Any = None, batch_tokens: int = DEFAULT_BATCH_TOKENS,
-                 max_batch: int = DEFAULT_MAX_BATCH, calibrated: bool = True) -> None:
+                 max_batch: int = DEFAULT_MAX_BATCH, calibrated: bool = True, min_confidence: float = 0.0) -> None:
         from ..modeling.backends import TorchBackend
 
         self.run = run
         self.tasks: tuple[Task, ...] = run.tasks
         self.backend = backend or TorchBackend(run.model)
+        if not 0.0 <= min_confidence < 1.0:
+            raise ValueError(f"expected min_confidence in [0, 1), found {min_confidence}; e.g. --min-confidence 0.6")
         self.batch_tokens, self.max_batch, self.calibrated = batch_tokens, max_batch, calibrated
+        # Sentences whose top probability for a task stays below this are labelled "uncertain" for that task.
+        self.min_confidence = min_confidence
         self.use_context: bool = run.config.use_context
         self.max_length: int = run.config.max_length
 
@@ -122,8 +126,8 @@ class StanceClassifier:
         """A flat record per sentence: text, then per task its label, confidence and ``p_<task>_<label>``."""
         texts = as_sentences(texts)
         probabilities = self.probabilities(self.logits(texts, contexts))
-        return [to_record(text, {name: values[row] for name, values in probabilities.items()}, self.tasks)
-                for row, text in enumerate(texts)]
+        return [to_record(text, {name: values[row] for name, values in probabilities.items()}, self.tasks,
+                          self.min_confidence) for row, text in enumerate(texts)]
 
     def predict_article(self, text: str, article_id: str = "article") -> dict[str, Any]:
         """Split an article into sentences, label each, and summarise: ``{"sentences": [...], "summary": {...}}``."""
@@ -147,13 +151,17 @@ class StanceClassifier:
         return f"StanceClassifier({str(self.path)!r}, tasks=[{tasks}], backend={self.backend.name})"
 
 
-def to_record(text: str, probabilities: dict[str, np.ndarray], tasks: Sequence[Task]) -> dict[str, Any]:
-    """``{"text", <task>, <task>_confidence, p_<task>_<label>...}`` for one sentence."""
+UNCERTAIN = "uncertain"
+
+
+def to_record(text: str, probabilities: dict[str, np.ndarray], tasks: Sequence[Task],
+              min_confidence: float = 0.0) -> dict[str, Any]:
+    """``{"text", <task>, <task>_confidence, p_<task>_<label>...}`` for one sentence (``uncertain`` below the bar)."""
     record: dict[str, Any] = {"text": text}
     for task in tasks:
         row = probabilities[task.name]
         best = int(np.argmax(row))
-        record[task.name] = task.labels[best]
+        record[task.name] = task.labels[best] if row[best] >= min_confidence else UNCERTAIN
         record[f"{task.name}_confidence"] = round(float(row[best]), 4)
         for label, value in zip(task.labels, row):
             record[f"p_{task.name}_{label}"] = round(float(value), 4)

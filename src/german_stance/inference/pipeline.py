@@ -102,8 +102,12 @@ def summarise_task(records: Sequence[dict[str, Any]], task: Task) -> dict[str, A
     dominant = task.rest[0] if task.rest else first
     if total and (counts[first] + counts[second]) / total >= 0.2 and counts[first] != counts[second]:
         dominant = first if counts[first] > counts[second] else second
-    return {"counts": counts, "shares": shares, "mean_probabilities": means, "dominant": dominant,
-            **{f"most_{side}": top_sentences(records, task, side) for side in task.sides}}
+    summary = {"counts": counts, "shares": shares, "mean_probabilities": means, "dominant": dominant,
+               **{f"most_{side}": top_sentences(records, task, side) for side in task.sides}}
+    uncertain = total - sum(counts.values())
+    if uncertain:  # sentences below --min-confidence: counted apart, never part of a side
+        summary["uncertain"] = uncertain
+    return summary
 
 
 def top_sentences(records: Sequence[dict[str, Any]], task: Task, label: str,
