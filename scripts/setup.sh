@@ -15,8 +15,18 @@ if [ "${TORCH_VARIANT:-}" = "cuda" ] || { [ "${TORCH_VARIANT:-}" != "cpu" ] && n
     echo "setup: installing torch==$TORCH_VERSION (CUDA build)"
     "${PIP[@]}" "torch==$TORCH_VERSION"
 else
-    echo "setup: installing torch==$TORCH_VERSION (CPU build)"
-    "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
+    CPU_INDEX="${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
+    if "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+        echo "setup: torch already installed ($("$VENV/bin/python" -c 'import torch; print(torch.__version__)'))"
+    elif "$VENV/bin/python" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=5)" "$CPU_INDEX/torch/" 2>/dev/null; then
+        echo "setup: installing torch==$TORCH_VERSION (CPU build from $CPU_INDEX)"
+        "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "$CPU_INDEX"
+    else
+        # No route to PyTorch's CPU index (an offline mirror, a package proxy): take torch from the configured
+        # index or local wheels; check that it is a CPU build before relying on it on a machine without a GPU.
+        echo "setup: $CPU_INDEX is not reachable; installing torch==$TORCH_VERSION from the configured index"
+        "${PIP[@]}" "torch==$TORCH_VERSION"
+    fi
 fi
 # torch is already satisfied, so this step adds only the remaining dependencies.
 "${PIP[@]}" -e ".[dev]"

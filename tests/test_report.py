@@ -69,9 +69,11 @@ def test_seeds_report_mean_and_sd(tiny_config, toy_data: dict, tmp_path: Path) -
     assert seeds["macro_f1"]["std"] >= 0.0
     compare_out = tmp_path / "compare"
     assert main(["--quiet", "compare", "--model", f"two={runs[0]},{runs[1]}", f"one={runs[0]}",
+                 f"ens=ensemble:{runs[0]},{runs[1]}",
                  "--data", str(toy_data["dev"]), "--out", str(compare_out), "--bootstrap", "20"]) == 0
     table = (compare_out / "comparison.md").read_text()
-    assert "| two | 2 |" in table and "| one | 1 |" in table and "TF-IDF + logistic regression" in table
+    assert "| two | 2 |" in table and "| one | 1 |" in table and "| ens | 1 |" in table
+    assert "TF-IDF + logistic regression" in table and "one − two" in table and "two − TF-IDF" in table
 
 
 def test_label_outside_the_model_set_is_refused(trained_run: Path, tmp_path: Path, capsys) -> None:

@@ -120,3 +120,12 @@ def test_two_task_run_has_both_heads(tiny_config) -> None:
     assert set(metrics["tasks"]) == {"stance", "sentiment"}
     classifier = StanceClassifier(run)
     assert set(classifier.predict(["Kim dankte Putin."], task="sentiment")) <= set(SENTIMENT.labels)
+
+
+def test_distillation_from_a_teacher_ensemble(tiny_config, trained_run: Path) -> None:
+    student = train(replace(tiny_config, run_name="student", num_epochs=1, teacher_runs=[str(trained_run)] * 2,
+                            distill_weight=0.7))
+    assert load_config(student / "config.yaml").teacher_runs == [str(trained_run)] * 2
+    assert StanceClassifier.from_run(student).predict_proba(["Kim dankte Putin."]).shape == (1, 3)
+    with pytest.raises(ValueError, match="distill_weight must be in"):
+        replace(tiny_config, distill_weight=1.5)

@@ -43,6 +43,9 @@ class Config:
     weight_decay: float = 0.01
     class_weighted_loss: bool = True
     label_smoothing: float = 0.0
+    # distillation: learn from the mean probabilities of these runs (e.g. a seed ensemble) besides the gold labels
+    teacher_runs: list[str] = field(default_factory=list)
+    distill_weight: float = 0.5  # share of the loss that follows the teachers (the rest follows the gold labels)
     # fit a temperature per task on dev and apply it at prediction time unless it worsens dev calibration
     calibrate: bool = True
     seed: int = 42
@@ -78,6 +81,7 @@ class Config:
             (self.pooling in ("mean", "cls"), f"pooling must be mean or cls, got {self.pooling!r}"),
             (self.logging_steps >= 1, f"logging_steps must be >= 1, got {self.logging_steps}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
+            (0 <= self.distill_weight <= 1, f"distill_weight must be in [0, 1], got {self.distill_weight}"),
             (not self.task_weights or len(self.task_weights) == len(self.tasks),
              f"task_weights must give one weight per task {self.tasks}, got {self.task_weights}"),
             (all(weight >= 0 for weight in self.task_weights), f"task_weights must be >= 0, got {self.task_weights}"),

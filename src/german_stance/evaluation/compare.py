@@ -1,7 +1,8 @@
 """One table per task comparing several setups (each one run or several seeds) and the baselines on the same data,
 plus paired bootstrap differences of macro-F1.
 
-Usage: ``german-stance compare --model old=runs/a new=runs/b,runs/b2 --data data/dev.jsonl --out reports/compare``
+Usage: ``german-stance compare --model old=runs/a new=runs/b,runs/b2 ens=ensemble:runs/b,runs/b2 --data data/dev.jsonl
+--out reports/compare`` (``NAME=RUN1,RUN2``: seeds shown as mean ± sd; ``NAME=ensemble:RUN1,RUN2``: one averaged model)
 writes ``comparison.md``, ``comparison.html`` and ``comparison.json``. Differences are paired: every resample
 draws the same sentences for both systems; an interval above zero means the first system is better.
 """
@@ -40,6 +41,15 @@ def parse_setups(specs: list[str]) -> dict[str, list[Path]]:
     return setups
 
 
+def load_setup(paths: list[Path]) -> list[StanceClassifier]:
+    """The runs of one setup; ``ensemble:RUN1,RUN2`` (first path prefixed) is one averaged ensemble."""
+    from ..inference.ensemble import Ensemble
+
+    if str(paths[0]).startswith("ensemble:"):
+        return [Ensemble.from_runs([Path(str(paths[0]).removeprefix("ensemble:")), *paths[1:]])]
+    return [StanceClassifier.from_run(path) for path in paths]
+
+
 def cell(metrics_list: list[dict[str, Any]], key: str, labels: Any) -> str:
     """A value with its interval for one run, mean ± sd for several seeds, — when the setup lacks the task."""
     if not metrics_list:
@@ -53,7 +63,7 @@ def cell(metrics_list: list[dict[str, Any]], key: str, labels: Any) -> str:
 def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resamples: int = 1000) -> dict[str, Any]:
     """Score every setup and the baselines on every data file; write one table per task and the paired differences."""
     setups = parse_setups(specs)
-    loaded = {name: [StanceClassifier.from_run(path) for path in paths] for name, paths in setups.items()}
+    loaded = {name: load_setup(paths) for name, paths in setups.items()}
     tasks = {task.name: task for runs in loaded.values() for task in runs[0].tasks}
     # results[task][system][file] = list of metrics (one per run); predictions[task][system][file] = (gold, predicted)
     results: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {name: {} for name in tasks}

@@ -36,17 +36,24 @@ class MultiTaskTrainer(Trainer):
     """Trainer whose loss is the weighted sum of each task's class-weighted cross-entropy."""
 
     def __init__(self, *args: Any, tasks: Sequence[Task] = (), class_weights: list[torch.Tensor | None] | None = None,
-                 task_weights: Sequence[float] = (), label_smoothing: float = 0.0, **kwargs: Any) -> None:
+                 task_weights: Sequence[float] = (), label_smoothing: float = 0.0, distill_weight: float = 0.0,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tasks = tuple(tasks)
+        self.distill_weight = distill_weight
         self.class_weights = class_weights or [None] * len(self.tasks)
         self.task_weights = list(task_weights) or [1.0] * len(self.tasks)
         self.label_smoothing = label_smoothing
 
     def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
-        """Sum over tasks of weight x cross-entropy (class weights, label smoothing; -100 = unlabelled)."""
+        """Sum over tasks of weight x cross-entropy (class weights, label smoothing; -100 = unlabelled).
+
+        With teachers (``soft_labels``), each task's loss mixes the gold cross-entropy with the cross-entropy
+        against the teachers' mean probabilities, ``distill_weight`` of the latter.
+        """
         labels = inputs.pop("labels").view(-1, len(self.tasks))
+        soft = inputs.pop("soft_labels", None)
         outputs = model(**inputs)
         loss, start = outputs.all_logits.new_zeros(()), 0
         for index, task in enumerate(self.tasks):
@@ -55,9 +62,14 @@ class MultiTaskTrainer(Trainer):
             if not (labels[:, index] != -100).any():
                 continue
             weight = self.class_weights[index]
-            loss = loss + self.task_weights[index] * torch.nn.functional.cross_entropy(
+            task_loss = torch.nn.functional.cross_entropy(
                 logits, labels[:, index], weight=weight.to(logits.device) if weight is not None else None,
                 ignore_index=-100, label_smoothing=self.label_smoothing)
+            if soft is not None and self.distill_weight:
+                targets = soft[:, start - len(task.labels) : start].float()
+                distill = -(targets * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+                task_loss = (1 - self.distill_weight) * task_loss + self.distill_weight * distill
+            loss = loss + self.task_weights[index] * task_loss
         return (loss, outputs) if return_outputs else loss
 
 
@@ -158,6 +170,23 @@ def load_split(path: str, limit: int, seed: int, use_context: bool, tasks: Seque
     return sample_rows(with_context(rows) if use_context else rows, limit, seed)
 
 
+def teacher_probabilities(cfg: Config, rows: list[dict[str, Any]], tasks: Sequence[Task]) -> np.ndarray:
+    """The teachers' mean probabilities for each training row, every task side by side (the model's order)."""
+    from ..data.context import contexts_for
+    from ..inference.ensemble import Ensemble
+
+    teachers = Ensemble.from_runs(cfg.teacher_runs)
+    names = [task.name for task in teachers.tasks]
+    missing = [task.name for task in tasks if task.name not in names]
+    if missing:
+        raise ValueError(f"expected teacher runs with the tasks {[t.name for t in tasks]}, found {names}; "
+                         "train the teachers with the same tasks")
+    texts = [row["text"] for row in rows]
+    contexts = [row.get("context") or "" for row in rows] if teachers.use_context else None
+    logits = teachers.logits(texts, contexts if contexts is not None else contexts_for(texts))
+    return np.concatenate([np.exp(logits[task.name]) for task in tasks], axis=1)
+
+
 def training_arguments(cfg: Config, device: torch.device, checkpoints: Path) -> TrainingArguments:
     """Translate our config into ``TrainingArguments`` (mixed precision only on CUDA)."""
     on_cuda = device.type == "cuda"
@@ -172,6 +201,7 @@ def training_arguments(cfg: Config, device: torch.device, checkpoints: Path) -> 
         bf16=bf16, fp16=on_cuda and cfg.mixed_precision and not bf16,
         # Batches of similar length waste less compute on padding, which matters most on CPU.
         train_sampling_strategy="group_by_length",
+        remove_unused_columns=False,  # our datasets hold only model inputs, labels and (distillation) soft labels
         disable_tqdm=not logger.isEnabledFor(logging.INFO),
         log_level="warning",
     )
@@ -212,6 +242,8 @@ def train(cfg: Config, overwrite: bool = False, verbose: bool = False) -> Path:
         train_rows = vary_spelling(train_rows, cfg.seed)
     model, tokenizer = load_backbone(cfg)
     train_set = encode_for_model(train_rows, tokenizer, cfg.max_length, cfg.use_context, tasks)
+    if cfg.teacher_runs:
+        train_set = train_set.add_column("soft_labels", teacher_probabilities(cfg, train_rows, tasks).tolist())
     dev_set = encode_for_model(dev_rows, tokenizer, cfg.max_length, cfg.use_context, tasks)
 
     checkpoints = run_dir / "checkpoints"
@@ -221,6 +253,7 @@ def train(cfg: Config, overwrite: bool = False, verbose: bool = False) -> Path:
         eval_dataset=dev_set, processing_class=tokenizer, compute_metrics=dev_logits, callbacks=[log], tasks=tasks,
         class_weights=[class_weights_for(train_rows, task) for task in tasks] if cfg.class_weighted_loss else None,
         task_weights=cfg.task_weights, label_smoothing=cfg.label_smoothing,
+        distill_weight=cfg.distill_weight if cfg.teacher_runs else 0.0,
     )
     if not verbose:
         trainer.remove_callback(PrinterCallback)
