@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from german_stance.config import Config  # noqa: E402
 from german_stance.modeling.loading import load_backbone  # noqa: E402
+from german_stance.tasks import STANCE  # noqa: E402
 
 
 def time_steps(freeze: bool, texts: list[str], labels: list[int], steps: int, batch_size: int) -> list[float]:
@@ -57,7 +58,7 @@ def main() -> int:
     args = parser.parse_args()
     rows = [json.loads(line) for line in (ROOT / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
     texts = [row["text"] for row in rows[:400]]
-    labels = [("critical", "neutral", "supportive").index(row["label"]) for row in rows[:400]]
+    labels = [STANCE.label2id[row["label"]] for row in rows[:400]]
     results = {}
     for freeze in (True, False):
         durations = time_steps(freeze, texts, labels, args.steps, args.batch_size)

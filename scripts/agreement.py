@@ -19,7 +19,11 @@ from pathlib import Path
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
-TASKS = {"label": ["critical", "neutral", "supportive"], "sentiment": ["negative", "neutral", "positive"]}
+sys.path.insert(0, str(ROOT / "src"))
+
+from german_stance.tasks import TASKS as TASK_DEFINITIONS  # noqa: E402
+
+TASKS = {task.field: list(task.labels) for task in TASK_DEFINITIONS.values()}  # data field -> labels
 SETS = {  # name -> (folder, fields it covers, group key for per-group kappa)
     "corpus": ("data/agreement", ["label"], None),
     "corpus_sentiment": ("data/agreement/sentiment", ["sentiment"], None),
@@ -66,7 +70,7 @@ def set_agreement(folder: Path, fields: list[str], group: str | None) -> dict:
                 ids = [i for i in parts["all"] if (first[i].get(group) or "(none)") == value]
                 scores = agreement([first[i][field] for i in ids], [second[i][field] for i in ids], labels)
                 entry[f"per_{group}"][value] = {key: scores[key] for key in ("n", "raw_agreement", "kappa")}
-        result["stance" if field == "label" else field] = entry
+        result[next(task.name for task in TASK_DEFINITIONS.values() if task.field == field)] = entry
     return result
 
 
