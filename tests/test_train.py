@@ -129,3 +129,14 @@ def test_distillation_from_a_teacher_ensemble(tiny_config, trained_run: Path) ->
     assert StanceClassifier.from_run(student).predict_proba(["Kim dankte Putin."]).shape == (1, 3)
     with pytest.raises(ValueError, match="distill_weight must be in"):
         replace(tiny_config, distill_weight=1.5)
+
+
+def test_task_poolers_give_each_task_its_own_projection(tiny_config) -> None:
+    model, _ = load_backbone(replace(tiny_config, tasks=["stance", "sentiment"], task_poolers=True))
+    assert set(model.task_dense) == {"stance", "sentiment"}
+    assert torch.equal(model.task_dense["stance"].weight, model.bert.pooler.dense.weight)  # starts from the pooler
+    run_dir = train(replace(tiny_config, tasks=["stance", "sentiment"], task_poolers=True, run_name="poolers",
+                            num_epochs=1))
+    classifier = StanceClassifier.from_run(run_dir)
+    assert hasattr(classifier.run.model, "task_dense")
+    assert classifier.predict_proba(["Kim dankte Putin."], task="sentiment").shape == (1, 3)

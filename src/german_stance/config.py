@@ -32,6 +32,7 @@ class Config:
     freeze_embeddings: bool = True
     pooling: str = "mean"  # "mean" over tokens (how e5 was trained; BERT backbones) or "cls" (any backbone)
     use_context: bool = False
+    task_poolers: bool = False  # with several tasks: a dense + tanh projection per task instead of a shared one
     # rewrite 40% of training sentences with Pyongyang/"…" style spellings (see data.vary_spelling)
     spelling_variants: bool = True
     # optimisation

@@ -22,7 +22,8 @@ class GermanStanceConfig(BertConfig):
 
     model_type = "german_stance_bert"
 
-    def __init__(self, tasks: list[dict[str, Any]] | None = None, pooling: str = "mean", **kwargs: Any) -> None:
+    def __init__(self, tasks: list[dict[str, Any]] | None = None, pooling: str = "mean", task_poolers: bool = False,
+                 **kwargs: Any) -> None:
         tasks = [dict(task) for task in (tasks or DEFAULT_TASKS)]
         # transformers' pipeline reads id2label: it describes the first task (stance), whose logits it gets.
         kwargs.setdefault("id2label", dict(enumerate(tasks[0]["labels"])))
@@ -30,6 +31,9 @@ class GermanStanceConfig(BertConfig):
         super().__init__(**kwargs)
         self.tasks = tasks
         self.pooling = pooling
+        # One dense + tanh projection per task over the shared pooled state (instead of one shared projection), so
+        # that sentiment and stance, which disagree on one sentence in five, do not fight over one vector.
+        self.task_poolers = task_poolers
 
 
 @dataclass
@@ -57,18 +61,25 @@ class GermanStanceModel(BertPreTrainedModel):
         self.dropout = torch.nn.Dropout(dropout)
         self.heads = torch.nn.ModuleDict(
             {task["name"]: torch.nn.Linear(config.hidden_size, len(task["labels"])) for task in config.tasks})
+        if getattr(config, "task_poolers", False):
+            self.task_dense = torch.nn.ModuleDict(
+                {task["name"]: torch.nn.Linear(config.hidden_size, config.hidden_size) for task in config.tasks})
         self.post_init()
 
-    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-        """Sentence vector: dense + tanh over the mean of non-padding token states (or the [CLS] state)."""
+    def init_task_poolers(self) -> None:
+        """Start every task's projection from the backbone's own pooler (call after loading pretrained weights)."""
+        if hasattr(self, "task_dense"):
+            for dense in self.task_dense.values():
+                dense.load_state_dict(self.bert.pooler.dense.state_dict())
+
+    def sentence_state(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """The mean of non-padding token states (or the [CLS] state)."""
         if self.config.pooling == "cls":
-            state = hidden[:, 0]
-        else:
-            if attention_mask is None:
-                attention_mask = torch.ones(hidden.shape[:2], device=hidden.device)
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            state = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return torch.tanh(self.bert.pooler.dense(state))
+            return hidden[:, 0]
+        if attention_mask is None:
+            attention_mask = torch.ones(hidden.shape[:2], device=hidden.device)
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None,
@@ -76,8 +87,13 @@ class GermanStanceModel(BertPreTrainedModel):
         """Logits of every task from one encoder pass; ``labels`` (batch, tasks), -100 = unlabelled."""
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                            token_type_ids=token_type_ids).last_hidden_state
-        pooled = self.dropout(self.pool(hidden, attention_mask))
-        per_task = [self.heads[task["name"]](pooled) for task in self.config.tasks]
+        state = self.sentence_state(hidden, attention_mask)
+        if hasattr(self, "task_dense"):
+            per_task = [self.heads[task["name"]](self.dropout(torch.tanh(self.task_dense[task["name"]](state))))
+                        for task in self.config.tasks]
+        else:
+            pooled = self.dropout(torch.tanh(self.bert.pooler.dense(state)))
+            per_task = [self.heads[task["name"]](pooled) for task in self.config.tasks]
         loss = None
         if labels is not None:
             labels = labels.view(labels.shape[0], -1)

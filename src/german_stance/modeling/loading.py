@@ -55,7 +55,7 @@ def resolve_model_path(model_name: str) -> str:
     return model_name
 
 
-def head_config(path: str | Path, tasks: Sequence[Task], pooling: str) -> GermanStanceConfig:
+def head_config(path: str | Path, tasks: Sequence[Task], pooling: str, task_poolers: bool = False) -> GermanStanceConfig:
     """Our config for a BERT backbone folder or Hub id, with one head per task."""
     from transformers import AutoConfig
 
@@ -66,7 +66,7 @@ def head_config(path: str | Path, tasks: Sequence[Task], pooling: str) -> German
     values = {key: value for key, value in backbone.to_dict().items()
               if key not in ("model_type", "architectures", "id2label", "label2id", "num_labels", "transformers_version")}
     return GermanStanceConfig(tasks=[{"name": task.name, "labels": list(task.labels)} for task in tasks],
-                              pooling=pooling, **values)
+                              pooling=pooling, task_poolers=task_poolers and len(tasks) > 1, **values)
 
 
 def load_backbone(cfg: Config) -> tuple[GermanStanceModel, Any]:
@@ -75,7 +75,9 @@ def load_backbone(cfg: Config) -> tuple[GermanStanceModel, Any]:
 
     path = resolve_model_path(cfg.model_name)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = GermanStanceModel.from_pretrained(path, config=head_config(path, get_tasks(cfg.tasks), cfg.pooling))
+    model = GermanStanceModel.from_pretrained(
+        path, config=head_config(path, get_tasks(cfg.tasks), cfg.pooling, cfg.task_poolers))
+    model.init_task_poolers()
     if cfg.freeze_embeddings:
         freeze_word_embeddings(model)
     return model, tokenizer
