@@ -13,7 +13,7 @@ import numpy as np
 
 from ..tasks import Task
 from .document import Cell, Link, Paragraph, Table
-from .metrics import bootstrap_intervals, compute_metrics
+from .metrics import bootstrap_intervals, compute_metrics, resample_indices
 from .scoring import FileScores
 
 MAX_ERRORS_SHOWN = 40
@@ -157,7 +157,7 @@ def source_table(scores: FileScores, key: str = "source") -> Table | None:
     for group in kept:
         index = np.array([i for i, g in enumerate(groups) if g == group])
         correct = (predicted[index] == scores.y_true[index]).astype(float)
-        boot = [correct[rng.integers(0, len(correct), len(correct))].mean() for _ in range(500)]
+        boot = correct[resample_indices(rng, len(correct), 500)].mean(axis=1)
         rows.append((correct.mean(), group, len(index), int(len(index) - correct.sum()),
                      (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)))))
     rows.sort()
