@@ -82,19 +82,21 @@ th,td{border:1px solid #d2d2d7;padding:.3rem .55rem;text-align:left;vertical-ali
 th{background:#f2f2f7}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr:target{background:#fff3c4}
 /* errors: fixed layout so the sentence column takes the room and wraps; ids and URLs break anywhere */
-table.errors{table-layout:fixed;width:100%}table.errors td{overflow-wrap:anywhere}
-table.errors th:nth-child(1){width:50%}table.errors th:nth-child(2),table.errors th:nth-child(3){width:10%}
-table.errors th:nth-child(4){width:15%}table.errors th:nth-child(5){width:15%}
+table.errors{table-layout:fixed;width:100%}table.errors td:first-child,table.errors td:last-child{overflow-wrap:anywhere}
+table.errors th:nth-child(1){width:54%}table.errors th:nth-child(2),table.errors th:nth-child(3){width:10.5%}
+table.errors th:nth-child(4){width:13%}table.errors th:nth-child(5){width:12%}
 figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #e5e5ea}
 figcaption{font-size:.85rem;color:#555}p.note{font-size:.85rem;color:#666}
 pre{background:#f5f5f7;padding:.7rem;overflow-x:auto;font-size:.8rem}
 .critical,.negative{color:#d55e00;font-weight:600}.supportive,.positive{color:#0072b2;font-weight:600}.neutral{color:#666}
-@media (max-width:600px){body{margin:1rem auto;padding:0 .6rem}h1{font-size:1.35rem}table{font-size:.8rem}
-th,td{padding:.2rem .35rem}table.errors{min-width:520px}}
+@media (max-width:600px){body{margin:1rem auto;padding:0 .6rem}h1{font-size:1.35rem}h2{font-size:1.2rem}
+h3{font-size:1.05rem}table{font-size:.8rem}
+th,td{padding:.2rem .35rem}table.errors{min-width:720px}}
 @page{size:A4;margin:14mm 12mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10pt}h1{font-size:16pt}h2{font-size:13pt}
 h3{font-size:11.5pt}h4{font-size:10.5pt}h2,h3,h4{break-after:avoid}.wide{overflow:visible}
-table{font-size:8pt;width:100%}table.errors{min-width:0}thead{display:table-header-group}tr,figure{break-inside:avoid}
+table{font-size:8pt;width:100%;break-inside:avoid}table.errors{min-width:0;break-inside:auto}
+table.errors th:nth-child(1){width:48%}table.errors th:nth-child(2),table.errors th:nth-child(3){width:13%}thead{display:table-header-group}tr,figure{break-inside:avoid}
 td.num,th.num{white-space:normal}figure img{max-width:75%;border:none}nav.toc{background:none;border:1px solid #ccc}
 pre{white-space:pre-wrap;font-size:7.5pt}a{color:inherit;text-decoration:none}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
@@ -210,7 +212,8 @@ def to_html(blocks: list[Block], title: str) -> str:
         if isinstance(block, Heading):
             parts.append(f"<h{block.level} id='{ids[index]}'>{html.escape(block.text)}</h{block.level}>")
         elif isinstance(block, Paragraph):
-            parts.append(f"<p{' class=note' if block.note else ''}>{html.escape(block.text)}</p>")
+            text = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(block.text))  # Markdown code spans
+            parts.append(f"<p{' class=note' if block.note else ''}>{text}</p>")
         elif isinstance(block, Table):
             head = "".join(_html_cell(h, "th") for h in block.headers)
             row_ids = block.row_ids or [""] * len(block.rows)

@@ -40,7 +40,9 @@ table.overview{border-collapse:collapse;width:100%;font-size:.9em;background:var
 background:var(--soft)}.overview td.num{text-align:right;font-variant-numeric:tabular-nums}
 @media (max-width:600px){main{padding:10px}.tops{grid-template-columns:1fr}article{padding:12px}}
 @media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}.controls{display:none}.chip{display:inline}
-article{break-inside:auto;border:none}body{background:#fff;color:#000}}"""
+article{break-inside:auto;border:none}body{background:#fff;color:#000}
+.overview-box{overflow:visible}table.overview{font-size:.72em}.overview th,.overview td{padding:2px 4px}
+.overview tr,.summary{break-inside:avoid}h2,.id{break-after:avoid}}"""
 SCRIPT = """document.getElementById('chips').onchange=e=>document.body.classList.toggle('chips',e.target.checked);
 document.getElementById('filter').onchange=e=>{const v=e.target.value;document.querySelectorAll('.s').forEach(s=>
 s.classList.toggle('hidden',v!==''&&!s.classList.contains('l-'+v)));};
