@@ -21,7 +21,7 @@ CSS = """:root{--bg:#fafafa;--card:#fff;--ink:#222;--muted:#666;--line:#ddd;--so
 body{font:16px/1.6 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink);background:var(--bg);margin:0}
 main{max-width:960px;margin:0 auto;padding:24px;display:flex;flex-direction:column}
 /* the overview is written after the articles (they stream) but shown first: flex order, no script needed */
-header{order:-2}.overview-box{order:-1}h1{font-size:1.4em;margin:0 0 4px}.meta{color:var(--muted);margin:0 0 16px}
+header{order:-2}.overview-box{order:-1}h1{font-size:1.4em;margin:0 0 4px}.meta{color:var(--muted);margin:0 0 16px;overflow-wrap:anywhere}
 .legend,.controls{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;padding:10px 14px;background:var(--card);
 border:1px solid var(--line);border-radius:8px;font-size:.9em;margin-bottom:8px}.sw{display:inline-block;width:14px;
 height:14px;border-radius:3px;vertical-align:-2px;margin-right:6px}article{background:var(--card);border:1px solid var(--line);
