@@ -1,6 +1,6 @@
 """Render a ``german-stance predict`` HTML page in headless Chromium and check the screenshot is not blank.
 
-Usage: ``python scripts/check_html_view.py stances.html --screenshot docs/predict_view.png``
+Usage: ``python scripts/check_html_view.py stances.html --screenshot shot.png``
 
 Passes (exit 0) when the PNG exists, has many distinct colours, and shows all three stance colours
 (legend swatches and summary bars are drawn at full strength). Exit 1 when the check fails,

@@ -94,14 +94,14 @@ def test_txt_to_jsonl_with_summary(trained_run: Path, tmp_path: Path, capsys) ->
     assert [r["text"] for r in records] == SENTENCES
     assert [r["sentence"] for r in records] == [1, 2, 3, 4]
     for record in records:
-        assert record["article"] == str(tmp_path / "a.txt") and record["stance"] in LABELS
+        assert record["article"] == "a.txt" and record["stance"] in LABELS
         assert record["stance_confidence"] == max(record[f"p_stance_{label}"] for label in LABELS)
     # With --output, the summaries go to <name>.summary.jsonl and equal summarise_article on the records.
     output = tmp_path / "out.jsonl"
     assert predict(capsys, trained_run, str(tmp_path / "a.txt"), "-o", str(output))[0] == 0
     assert parse_jsonl(output.read_text(encoding="utf-8")) == records
     (summary,) = parse_jsonl((tmp_path / "out.summary.jsonl").read_text(encoding="utf-8"))
-    assert summary.pop("article") == str(tmp_path / "a.txt")
+    assert summary.pop("article") == "a.txt"
     assert summary == json.loads(json.dumps(summarise_article(records)))
     assert summary["sentences"] == 4 and sum(summary["stance"]["counts"].values()) == 4
 
@@ -145,14 +145,14 @@ def test_folder_is_sorted_and_not_recursive(run_dir: Path, tmp_path: Path, capsy
     code, out, err = predict(capsys, run_dir, str(folder))
     assert code == 0, err
     ids = articles_of(out)
-    assert ids == [str(folder / name) for name in ("a.md", "b.txt", "c.html")]
+    assert ids == ["a.md", "b.txt", "c.html"]  # relative to the folder, never absolute
 
 
 def test_several_files_keep_their_order(run_dir: Path, tmp_path: Path, capsys) -> None:
     second, first = write(tmp_path / "z.txt", "Kim dankte Putin."), write(tmp_path / "y.txt", ARTICLE)
     code, out, _ = predict(capsys, run_dir, str(second), str(first))
     assert code == 0
-    assert articles_of(out) == [str(second), str(first)]
+    assert articles_of(out) == ["z.txt", "y.txt"]
 
 
 @pytest.mark.parametrize("argv", [[], ["-"]])
@@ -194,7 +194,7 @@ def test_csv_to_stdout_and_to_file_with_summary(run_dir: Path, tmp_path: Path, c
     assert code == 0 and out == ""
     assert [r["text"] for r in csv.DictReader(output.open(encoding="utf-8"))] == SENTENCES
     (summary,) = csv.DictReader((tmp_path / "out" / "stances.summary.csv").open(encoding="utf-8"))
-    assert summary["article"] == str(article) and summary["sentences"] == "4"
+    assert summary["article"] == "a.txt" and summary["sentences"] == "4"
     assert summary["dominant_stance"] in LABELS and sum(int(summary[f"n_stance_{label}"]) for label in LABELS) == 4
 
 
@@ -204,7 +204,7 @@ def test_table_on_a_terminal(run_dir: Path, tmp_path: Path, capsys, monkeypatch)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # default format on a terminal: coloured table
     code, out, _ = predict(capsys, run_dir, str(article))
     assert code == 0
-    assert f"== {article} ==" in out and "Kim dankte Putin" in out and "\033[" in out
+    assert "== a.txt =="  in out and "Kim dankte Putin" in out and "\033[" in out
     assert "…" in out and long not in out  # long sentences are cut
     stance_line, count_line = out.strip().splitlines()[-2:]
     assert stance_line.startswith("stance: ") and "dominant:" in stance_line and count_line == "5 sentences"
@@ -261,7 +261,7 @@ def test_batch_reports_bad_entries_and_carries_on(run_dir: Path, tmp_path: Path,
     write(folder / "d.txt", "Kim dankte Putin.")
     code, out, err = predict(capsys, run_dir, str(folder), str(tmp_path / "missing.txt"))
     assert code == 1
-    assert articles_of(out) == [str(folder / "a.txt"), str(folder / "d.txt")]
+    assert articles_of(out) == ["a.txt", "d.txt"]
     assert f"{folder / 'b.txt'}: expected UTF-8 text" in err and f"{folder / 'c.txt'}: expected a readable file" in err
     assert "missing.txt: expected" in err and err.count("german-stance predict: error:") == 3
     (tmp_path / "empty").mkdir()
@@ -316,7 +316,7 @@ def test_entries_are_read_lazily(tmp_path: Path) -> None:
     write(folder / "a.txt", "Erster Text.")
     write(folder / "b.txt", "Alter Text.")
     entries = iter_entries([str(folder)])
-    assert next(entries).read() == Article(str(folder / "a.txt"), "Erster Text.")
+    assert next(entries).read() == Article("a.txt", "Erster Text.", "a")
     write(folder / "b.txt", "Neuer Text.")  # changed after the folder was listed, before it was read
     assert next(entries).read().text == "Neuer Text."
 
@@ -396,3 +396,26 @@ def test_existing_output_is_left_intact_when_nothing_can_be_read(run_dir: Path, 
     write(tmp_path / "good.txt", ARTICLE)
     assert predict(capsys, run_dir, str(tmp_path / "good.txt"), "-o", str(output))[0] == 0
     assert "<html" in output.read_text(encoding="utf-8").lower()
+
+
+def test_ids_are_relative_and_titles_come_from_html_or_name(run_dir: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write(folder / "putin-in-pjoengjang.txt", ARTICLE)
+    write(folder / "seite.html", HTML_PAGE.replace("<title>Portal</title>", "<title>Putin &amp; Kim</title>"))
+    code, out, err = predict(capsys, run_dir, str(folder), "--format", "html")
+    assert code == 0, err
+    assert str(tmp_path) not in out  # no absolute path anywhere in the page
+    assert "<h2>putin in pjoengjang</h2>" in out and "<h2>Putin &amp; Kim</h2>" in out
+    assert '<p class="id">seite.html</p>' in out
+    # The overview (written after the articles) is shown first: CSS order, so it holds without script and in print.
+    assert out.index('class="overview-box"') > out.index("<article") and ".overview-box{order:-1}" in out
+    code, out, _ = predict(capsys, run_dir, str(folder / "seite.html"), "--format", "csv")
+    assert code == 0 and str(tmp_path) not in out and "\nseite.html,1," in out
+
+
+def test_labelled_jsonl_points_to_evaluate(run_dir: Path, tmp_path: Path, capsys) -> None:
+    labelled = write_jsonl(tmp_path / "dev.jsonl", toy_rows())
+    code, out, err = predict(capsys, run_dir, str(labelled))
+    assert code == 2 and out == ""
+    assert "found labelled sentences" in err and f"german-stance evaluate --model RUN --data {labelled}" in err

@@ -140,8 +140,8 @@ def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n
     """Score runs (seeds of one setup) on each data file and write the report, metrics.json and predictions.csv."""
     classifiers = [StanceClassifier.from_run(path) for path in run_dirs]
     primary = classifiers[0]
-    for path in data_files:
-        read_sentences(path, tasks=primary.tasks[:1])  # fail on bad data before any slow work
+    # Read every file first: bad data fails before any slow work, and the bar knows its total.
+    n_sentences = sum(len(read_sentences(path, tasks=primary.tasks[:1])) for path in data_files)
     if out_dir.is_file():
         raise FileExistsError(f"expected a folder for --out, found the file {out_dir}; choose a folder name")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -164,12 +164,11 @@ def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n
     payload: dict[str, Any] = {"runs": [str(path) for path in run_dirs], "calibration": primary.run.calibration,
                                "files": {}}
     everything: dict[str, dict[str, FileScores]] = {}
-    with progress_bar("evaluating", total=len(data_files) * len(classifiers), unit="file") as bar:
+    with progress_bar("evaluating", total=n_sentences * len(classifiers), unit="sentence") as bar:
         for path in data_files:
             all_runs = []
             for classifier in classifiers:
-                all_runs.append(score_file(classifier, path, n_resamples=n_resamples, seed=seed))
-                bar.update(1)
+                all_runs.append(score_file(classifier, path, n_resamples=n_resamples, seed=seed, progress=bar.update))
             scores = all_runs[0]
             everything[path.stem] = scores
             first = next(iter(scores.values()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,29 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def predict_rows(classifier: Any, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Logits per task for labelled rows, with the previous sentence as context when the run was trained with it."""
+PROGRESS_CHUNK = 256
+
+
+def predict_rows(classifier: Any, rows: list[dict[str, Any]], progress: Callable[[int], Any] | None = None
+                 ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Logits per task for labelled rows, with the previous sentence as context when the run was trained with it.
+
+    Rows go to the model in chunks of ``PROGRESS_CHUNK`` so that ``progress(n)`` can report each chunk.
+    """
     if classifier.use_context:
         rows = with_context(rows)
+    texts = [row["text"] for row in rows]
     contexts = [row.get("context") or "" for row in rows] if classifier.use_context else None
-    return rows, classifier.logits([row["text"] for row in rows], contexts)
+    if progress is None:
+        return rows, classifier.logits(texts, contexts)
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, len(texts), PROGRESS_CHUNK):
+        end = start + PROGRESS_CHUNK
+        parts.append(classifier.logits(texts[start:end], contexts[start:end] if contexts is not None else None))
+        progress(len(texts[start:end]))
+    if not parts:
+        return rows, classifier.logits(texts, contexts)
+    return rows, {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 def scored_tasks(classifier: Any, rows: list[dict[str, Any]]) -> list[Task]:
@@ -61,10 +79,11 @@ def scored_tasks(classifier: Any, rows: list[dict[str, Any]]) -> list[Task]:
     return [task for task in classifier.tasks if all(task.field in row for row in rows)]
 
 
-def score_file(classifier: Any, path: str | Path, n_resamples: int = 1000, seed: int = 0) -> dict[str, FileScores]:
-    """Predict every row of ``path`` once and score each task that the file labels."""
+def score_file(classifier: Any, path: str | Path, n_resamples: int = 1000, seed: int = 0,
+               progress: Callable[[int], Any] | None = None) -> dict[str, FileScores]:
+    """Predict every row of ``path`` once and score each task that the file labels; ``progress(n)`` per chunk."""
     path = Path(path)
-    rows, logits = predict_rows(classifier, read_sentences(path, tasks=classifier.tasks[:1]))
+    rows, logits = predict_rows(classifier, read_sentences(path, tasks=classifier.tasks[:1]), progress)
     digest = file_sha256(path)
     result = {}
     for task in scored_tasks(classifier, rows):

@@ -5,14 +5,15 @@ Each function returns document blocks (``document.py``); ``report.py`` puts them
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..tasks import Task
-from .document import Paragraph, Table
-from .metrics import bootstrap_intervals, compute_metrics
+from .document import Cell, Link, Paragraph, Table
+from .metrics import bootstrap_intervals, compute_metrics, resample_indices
 from .scoring import FileScores
 
 MAX_ERRORS_SHOWN = 40
@@ -114,15 +115,31 @@ def short_source(source: str, limit: int = 40) -> str:
     return source if len(source) <= limit else source[: limit - 1] + "…"
 
 
+def row_anchor(scores: FileScores, key: str, group: str) -> str:
+    """HTML id of a group's row in the per-source (or per-register) table of one file and task."""
+    return "row-" + re.sub(r"[^\w-]+", "-", f"{scores.name}-{scores.task.name}-{key}-{group}").strip("-").lower()
+
+
+def source_cell(scores: FileScores, source: str) -> Cell:
+    """A short source name that links to the URL, or to its row in the per-source table when it has one."""
+    text = short_source(source, limit=28)
+    if source.startswith(("http://", "https://")):
+        return Link(text, source)
+    if sum(1 for row in scores.rows if str(row.get("source", "")) == source) >= MIN_SOURCE_SENTENCES:
+        return Link(text, "#" + row_anchor(scores, "source", source))
+    return text
+
+
 def errors_table(scores: FileScores) -> tuple[Table, int]:
     """Misclassified sentences, most confident errors first."""
     probabilities, labels = scores.probabilities, scores.task.labels
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != scores.y_true)
     wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")]
-    rows = [[scores.rows[i]["text"], labels[scores.y_true[i]], labels[predicted[i]],
-             " / ".join(f"{p:.2f}" for p in probabilities[i]), short_source(str(scores.rows[i].get("source", "")))]
-            for i in wrong[:MAX_ERRORS_SHOWN]]
+    rows: list[list[Cell]] = [
+        [scores.rows[i]["text"], labels[scores.y_true[i]], labels[predicted[i]],
+         " / ".join(f"{p:.2f}" for p in probabilities[i]), source_cell(scores, str(scores.rows[i].get("source", "")))]
+        for i in wrong[:MAX_ERRORS_SHOWN]]
     headers = ["sentence", "gold", "predicted", "P(" + " / ".join(labels) + ")", "source"]
     return Table(headers, rows, css_class="errors"), len(wrong)
 
@@ -140,13 +157,14 @@ def source_table(scores: FileScores, key: str = "source") -> Table | None:
     for group in kept:
         index = np.array([i for i, g in enumerate(groups) if g == group])
         correct = (predicted[index] == scores.y_true[index]).astype(float)
-        boot = [correct[rng.integers(0, len(correct), len(correct))].mean() for _ in range(500)]
+        boot = correct[resample_indices(rng, len(correct), 500)].mean(axis=1)
         rows.append((correct.mean(), group, len(index), int(len(index) - correct.sum()),
                      (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)))))
     rows.sort()
     return Table([key, "sentences", "errors", "accuracy [95% CI]"],
                  [[short_source(group), str(n), str(errors), with_interval(accuracy, interval)]
-                  for accuracy, group, n, errors, interval in rows])
+                  for accuracy, group, n, errors, interval in rows],
+                 row_ids=[row_anchor(scores, key, group) for _, group, *_ in rows])
 
 
 def cross_table(rows: list[dict[str, Any]], first: FileScores, second: FileScores) -> Table:

@@ -5,12 +5,16 @@ Usage: ``for entry in iter_entries(["articles/", "more.jsonl"]): article = entry
 Accepted: ``.txt``/``.md``/``.html``/``.htm`` files, folders of them (not recursive, sorted by name),
 a ``.jsonl`` with one ``{"id": ..., "text": ...}`` article per line, and ``-`` (or nothing) for standard input.
 Entries are read lazily, so a folder or a large JSONL never sits in memory whole, and a bad entry raises
-``InputError`` only when it is read, so a batch can report it and carry on.
+``InputError`` only when it is read, so a batch can report it and carry on. An article's id is its file name
+relative to the input root (``abkommen.txt`` for ``examples/articles/abkommen.txt`` or for that folder), never
+an absolute path, so outputs do not depend on where the files lie; its title is the HTML ``<title>`` or the
+file name without suffix.
 """
 
 from __future__ import annotations
 
 import difflib
+import html
 import json
 import os
 import re
@@ -28,10 +32,11 @@ class InputError(ValueError):
 
 
 class Article(NamedTuple):
-    """One article to label."""
+    """One article to label: ``id`` names it in every output, ``title`` heads it in the HTML view."""
 
     id: str
     text: str
+    title: str = ""
 
 
 class Entry(NamedTuple):
@@ -62,6 +67,11 @@ def iter_entries(inputs: Sequence[str], stdin: TextIO | None = None) -> Iterator
             yield Entry(name, lambda path=path: read_file(path))
 
 
+def title_from_name(path: Path) -> str:
+    """``putin-in-pjoengjang.txt`` -> ``putin in pjoengjang``: a readable title for files without one."""
+    return re.sub(r"[-_]+", " ", path.stem).strip() or path.name
+
+
 def _folder_entries(folder: Path) -> Iterator[Entry]:
     """One entry per text file directly in ``folder``, sorted by name; subfolders are not entered."""
     try:
@@ -78,7 +88,7 @@ def _folder_entries(folder: Path) -> Iterator[Entry]:
             f"{folder}: expected {', '.join(TEXT_SUFFIXES)} files in the folder, found none; "
             "put the articles there or pass the files directly (subfolders are not searched)")))
     for name in names:
-        yield Entry(str(folder / name), lambda path=folder / name: read_file(path))
+        yield Entry(str(folder / name), lambda path=folder / name, name=name: read_file(path, name))
 
 
 def _jsonl_entries(path: Path) -> Iterator[Entry]:
@@ -87,11 +97,27 @@ def _jsonl_entries(path: Path) -> Iterator[Entry]:
         with path.open("rb") as handle:
             check_bytes(handle.read(8192), str(path))
             handle.seek(0)
+            check_not_labelled(path, handle.readline())
+            handle.seek(0)
             for number, raw in enumerate(handle, start=1):
                 if raw.strip():
                     yield Entry(f"{path}:{number}", lambda raw=raw, number=number: parse_jsonl_line(path, number, raw))
     except (OSError, InputError) as error:
         yield Entry(str(path), _fail(error if isinstance(error, InputError) else _unreadable(path, error)))
+
+
+def check_not_labelled(path: Path, first_line: bytes) -> None:
+    """Raise when the JSONL holds labelled sentences (evaluation data) rather than articles to label."""
+    try:
+        row = json.loads(first_line.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return  # reported with its line number when the line is read
+    if isinstance(row, dict) and "label" in row:
+        raise InputError(
+            f"{path}: expected articles to label ({{\"id\", \"text\"}} per line), found labelled sentences "
+            f"(line 1 has a \"label\" field: evaluation data, one sentence per line); score them with "
+            f"`german-stance evaluate --model RUN --data {path}` (it also writes predictions.csv), or drop the "
+            "\"label\" field to label each line as an article")
 
 
 def parse_jsonl_line(path: Path, number: int, raw: bytes) -> Article:
@@ -113,7 +139,8 @@ def parse_jsonl_line(path: Path, number: int, raw: bytes) -> Article:
         raise InputError(f"{where}: expected a non-empty \"text\" field ({example}), found {found}; "
                          "add the article text or drop the line")
     article_id = str(row["id"]) if row.get("id") not in (None, "") else f"{path.stem}-{number}"
-    return Article(article_id, check_sentences(row["text"], where))
+    title = str(row.get("title") or article_id)
+    return Article(article_id, check_sentences(row["text"], where), title)
 
 
 def read_stream(stream: TextIO) -> Article:
@@ -124,13 +151,15 @@ def read_stream(stream: TextIO) -> Article:
         raise InputError("standard input: expected article text, found nothing; pipe text in "
                          "(`cat article.txt | german-stance predict ...`) or pass files")
     text = decode_bytes(data, "standard input")
+    title = "standard input"
     if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        title = html_title(text) or title
         text = extract_html_text(text, "standard input")
-    return Article("stdin", check_sentences(text, "standard input"))
+    return Article("stdin", check_sentences(text, "standard input"), title)
 
 
-def read_file(path: Path) -> Article:
-    """Read one .txt/.md/.html file as an article whose id is the path as given."""
+def read_file(path: Path, article_id: str | None = None) -> Article:
+    """Read one .txt/.md/.html file as an article; its id is ``article_id`` (default: the file name)."""
     if not path.exists() and not path.is_symlink():
         try:
             near = difflib.get_close_matches(path.name, os.listdir(path.parent), n=1, cutoff=0.75)
@@ -147,11 +176,13 @@ def read_file(path: Path) -> Article:
     except OSError as error:
         raise _unreadable(path, error) from None
     text = decode_bytes(data, str(path))
+    title = title_from_name(path)
     if suffix == ".md":
         text = strip_markdown(text)
     elif suffix in (".html", ".htm"):
+        title = html_title(text) or title
         text = extract_html_text(text, str(path))
-    return Article(str(path), check_sentences(text, str(path)))
+    return Article(article_id or path.name, check_sentences(text, str(path)), title)
 
 
 def _unreadable(path: Path, error: OSError) -> InputError:
@@ -211,6 +242,15 @@ def strip_markdown(text: str) -> str:
     for pattern, replacement in _MARKDOWN_RULES:
         text = pattern.sub(replacement, text)
     return text
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.S | re.I)
+
+
+def html_title(markup: str) -> str:
+    """The page's ``<title>``, unescaped and on one line ("" when there is none)."""
+    found = _TITLE.search(markup[:200_000])
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).split()) if found else ""
 
 
 def extract_html_text(markup: str, where: str) -> str:

@@ -28,6 +28,9 @@ def progress_bar(description: str, total: int | None = None, unit: str = "it") -
         yield _Silent()
         return
     from tqdm.auto import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
-    with tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
+    # Log lines written while the bar is up go through tqdm.write, so they do not glue onto the bar.
+    with logging_redirect_tqdm(), tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False,
+                                       dynamic_ncols=True) as bar:
         yield bar

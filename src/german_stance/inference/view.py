@@ -1,7 +1,7 @@
 """The self-contained HTML view of ``german-stance predict``: stance as the shade, sentiment as a marker.
 
-Usage: ``german-stance predict --model runs/default examples/ -o stances.html``. One offline page: an overview
-table of the articles (sortable), a label filter, a chip toggle that prints each sentence's labels, print
+Usage: ``german-stance predict --model runs/default examples/articles -o stances.html``. One offline page: an
+overview table of the articles on top (sortable), a label filter, a chip toggle that prints each sentence's labels, print
 CSS that keeps the colours, dark mode and a one-column phone layout.
 """
 
@@ -19,11 +19,13 @@ CSS = """:root{--bg:#fafafa;--card:#fff;--ink:#222;--muted:#666;--line:#ddd;--so
 @media (prefers-color-scheme:dark){:root{--bg:#16171a;--card:#202226;--ink:#e8e8ea;--muted:#a0a0a8;--line:#3a3c42;
 --soft:#2a2c31}}
 body{font:16px/1.6 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink);background:var(--bg);margin:0}
-main{max-width:960px;margin:0 auto;padding:24px}h1{font-size:1.4em;margin:0 0 4px}.meta{color:var(--muted);margin:0 0 16px}
+main{max-width:960px;margin:0 auto;padding:24px;display:flex;flex-direction:column}
+/* the overview is written after the articles (they stream) but shown first: flex order, no script needed */
+header{order:-2}.overview-box{order:-1}h1{font-size:1.4em;margin:0 0 4px}.meta{color:var(--muted);margin:0 0 16px;overflow-wrap:anywhere}
 .legend,.controls{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;padding:10px 14px;background:var(--card);
 border:1px solid var(--line);border-radius:8px;font-size:.9em;margin-bottom:8px}.sw{display:inline-block;width:14px;
 height:14px;border-radius:3px;vertical-align:-2px;margin-right:6px}article{background:var(--card);border:1px solid var(--line);
-border-radius:8px;margin:20px 0;padding:18px 22px}h2{font-size:1.15em;margin:0 0 10px;overflow-wrap:anywhere}
+border-radius:8px;margin:20px 0;padding:18px 22px}h2{font-size:1.15em;margin:0 0 10px;overflow-wrap:anywhere}.id{font-size:.8em;color:var(--muted);margin:-8px 0 10px;overflow-wrap:anywhere}
 .summary{background:var(--soft);border-radius:6px;padding:12px 14px}.bar{display:flex;height:14px;border-radius:7px;
 overflow:hidden;margin:8px 0;background:#e4e4e4}.counts{display:flex;flex-wrap:wrap;gap:14px;font-size:.9em}
 .badge{color:#fff;border-radius:4px;padding:1px 8px;font-weight:600}.tops{display:grid;grid-template-columns:1fr 1fr;
@@ -32,12 +34,15 @@ gap:16px;font-size:.9em}.tops h3{font-size:1em;margin:10px 0 4px}.tops ol{margin
 .s{border-radius:3px;padding:1px;box-decoration-break:clone;-webkit-box-decoration-break:clone}.s:target{outline:2px solid var(--ink)}
 .m{font-size:.8em;margin-left:2px}.chip{display:none;font-size:.72em;font-family:ui-monospace,monospace;margin-left:3px}
 body.chips .chip{display:inline}.hidden{display:none}
-table.overview{border-collapse:collapse;width:100%;font-size:.9em;background:var(--card)}
+.overview-box{margin:12px 0 0;overflow-x:auto}.overview-box h2{margin:8px 0}
+table.overview{border-collapse:collapse;width:100%;font-size:.9em;background:var(--card)}.overview a{color:inherit}
 .overview th,.overview td{border:1px solid var(--line);padding:4px 8px;text-align:left}.overview th{cursor:pointer;
 background:var(--soft)}.overview td.num{text-align:right;font-variant-numeric:tabular-nums}
 @media (max-width:600px){main{padding:10px}.tops{grid-template-columns:1fr}article{padding:12px}}
 @media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}.controls{display:none}.chip{display:inline}
-article{break-inside:auto;border:none}body{background:#fff;color:#000}}"""
+article{break-inside:auto;border:none}body{background:#fff;color:#000}
+.overview-box{overflow:visible}table.overview{font-size:.72em}.overview th,.overview td{padding:2px 4px}
+.overview tr,.summary{break-inside:avoid}h2,.id{break-after:avoid}}"""
 SCRIPT = """document.getElementById('chips').onchange=e=>document.body.classList.toggle('chips',e.target.checked);
 document.getElementById('filter').onchange=e=>{const v=e.target.value;document.querySelectorAll('.s').forEach(s=>
 s.classList.toggle('hidden',v!==''&&!s.classList.contains('l-'+v)));};
@@ -91,12 +96,12 @@ class HtmlWriter:
         self.stream.write(
             f'<!DOCTYPE html>\n<html lang="de"><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width,initial-scale=1"><title>{title}</title><style>{CSS}</style>'
-            f'</head><body><main><h1>{title}: Russia–North Korea cooperation</h1>'
+            f'</head><body><main><header><h1>{title}: Russia–North Korea cooperation</h1>'
             f'<p class="meta">Every sentence labelled by the model <code>{html.escape(model)}</code>.</p>'
             f'<div class="legend"><b>{self.stance.name}</b> (shade){swatches}<span>stronger shade = more '
             f'confident</span>{markers}</div><div class="controls"><label><input type="checkbox" id="chips"> '
             f'show labels and probabilities</label><label>show only <select id="filter"><option value="">all '
-            f'sentences</option>{options}</select></label></div>\n')
+            f'sentences</option>{options}</select></label></div></header>\n')
 
     def start(self, article: Article) -> None:
         """Called before the first chunk of an article."""
@@ -109,8 +114,10 @@ class HtmlWriter:
         """Write the article: heading, summary box, shaded text."""
         self.count += 1
         anchor = f"a{self.count}"
-        title = html.escape(getattr(article, "title", "") or article.id)
-        self.stream.write(f'<article id="{anchor}"><h2>{title}</h2>{self.summary_box(summary, anchor)}'
+        title = html.escape(article.title or article.id)
+        # The id is what the JSONL/CSV outputs call the article; shown so a reader can match the two.
+        ident = f'<p class="id">{html.escape(article.id)}</p>' if article.title and article.title != article.id else ""
+        self.stream.write(f'<article id="{anchor}"><h2>{title}</h2>{ident}{self.summary_box(summary, anchor)}'
                           f'<div class="text">{self.article_text(article.text, anchor)}</div></article>\n')
         self.overview.append(self.overview_row(title, summary, anchor))
         self.records = []
@@ -191,7 +198,8 @@ class HtmlWriter:
             for task in self.tasks:
                 heads.append(f"<th>dominant {task.name}</th>")
                 heads += [f'<th data-num="1">{side}</th>' for side in task.sides]
-            self.stream.write(f'<h2>Overview ({self.count} articles; click a column to sort)</h2><table class="overview">'
-                              f'<thead><tr>{"".join(heads)}</tr></thead><tbody>{"".join(self.overview)}</tbody></table>')
+            self.stream.write(f'<section class="overview-box"><h2>Overview ({self.count} articles; click a column '
+                              f'to sort)</h2><table class="overview"><thead><tr>{"".join(heads)}</tr></thead><tbody>'
+                              f'{"".join(self.overview)}</tbody></table></section>')
         self.stream.write(f"</main><script>{SCRIPT}</script></body></html>\n")
         self.stream.flush()

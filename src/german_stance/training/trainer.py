@@ -259,8 +259,14 @@ def train(cfg: Config, overwrite: bool = False, verbose: bool = False) -> Path:
         trainer.remove_callback(PrinterCallback)
         if trainer.pop_callback(ProgressCallback):
             trainer.add_callback(QuietProgress)
+            # After the progress callback, so the dev-evaluation bar is closed before the epoch line is written.
+            trainer.remove_callback(log)
+            trainer.add_callback(log)
     started = time.perf_counter()
-    trainer.train()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm():  # the epoch line goes above the training bar, not glued onto it
+        trainer.train()
     train_seconds = time.perf_counter() - started
     # The loaded model is the best epoch, already scored on dev during training: no second evaluation.
     best_index = max(range(len(log.history)), key=lambda i: log.history[i]["val_score"] or 0.0)
