@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from german_stance.data import add_context, validate_rows  # noqa: E402
+from german_stance.data import add_context, near_duplicate_pairs, validate_rows  # noqa: E402
 from german_stance.tasks import SENTIMENT, STANCE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,11 @@ def main() -> int:
             if kinds.get(row["id"]):
                 row["kind"] = kinds[row["id"]]
     rows = add_context(rows)
+    # A stock phrase written independently in training too would leak: drop such sentences from the set.
+    training = [json.loads(line)["text"] for line in (ROOT / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    leaked = {text for text, _ in near_duplicate_pairs([r["text"] for r in rows], training)}
+    rows = [row for row in rows if row["text"] not in leaked]
+    print(f"dropped {len(leaked)} near-duplicate(s) of training sentences: {sorted(leaked)}")
     validate_rows(rows, "challenge set", tasks=(STANCE, SENTIMENT))
     out = ROOT / "data" / "eval" / "challenge.jsonl"
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
