@@ -1,0 +1,145 @@
+"""Int8 quantization recipes for an exported (and fused) ONNX model, and half-precision word embeddings.
+
+Each recipe is data: which weights become int8 (per tensor or per output channel), which nodes stay in
+float (the embedding lookup, the last encoder layers, the pooler and heads) and whether activations are
+calibrated on training sentences (static) or scaled per batch (dynamic). ``german-stance export`` tries
+them in order and keeps the fastest one within the macro-F1 budget. Usage:
+``quantize(Path("model.fp32.onnx"), Path("model.int8.onnx"), RECIPES["dynamic-per-channel"])``
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+WORD_EMBEDDINGS = "word_embeddings"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One way to quantize: int8 weights, with some nodes kept in float."""
+
+    name: str
+    per_channel: bool = False
+    reduce_range: bool = False  # 7-bit weights: no u8*s8 overflow on CPUs without VNNI, slightly coarser
+    keep_embeddings: bool = False  # word embeddings in fp16 instead of per-tensor int8 (Gather not quantized)
+    keep_layers: tuple[int, ...] = ()  # encoder layers left in fp32
+    keep_roles: tuple[str, ...] = ()  # parts of every layer left in fp32: "attention", "ffn_in", "ffn_out"
+    static: bool = False  # activations calibrated on training sentences (QDQ) instead of per-batch ranges
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (
+    Recipe("dynamic", description="quantize_dynamic, QInt8 per tensor, everything (embedding lookup included)"),
+    Recipe("dynamic-per-channel", per_channel=True, description="as above, one scale per output channel"),
+    Recipe("dynamic-per-channel-fp16-embeddings", per_channel=True, keep_embeddings=True,
+           description="per channel; word embeddings stored in fp16 instead of int8"),
+    Recipe("dynamic-per-channel-fp16-embeddings-fp32-ffn-out", per_channel=True, keep_embeddings=True,
+           keep_roles=("ffn_out",), description="as above; the FFN output projections (GELU outliers) stay fp32"),
+    Recipe("dynamic-per-channel-fp16-embeddings-fp32-last2", per_channel=True, keep_embeddings=True,
+           keep_layers=(10, 11), description="as above; the last two encoder layers stay fp32"),
+    Recipe("dynamic-per-channel-reduce-range-fp16-embeddings", per_channel=True, reduce_range=True,
+           keep_embeddings=True, description="7-bit weights per channel (safe on CPUs without VNNI)"),
+)}
+_LAYER = re.compile(r"layer\.(\d+)/")
+
+
+def node_role(name: str, op_type: str) -> tuple[int | None, str]:
+    """(encoder layer, role) of a node in the fused BERT graph: attention, ffn_in, ffn_out, head or other."""
+    if op_type == "Attention":  # fused nodes are called Attention_<layer>
+        return int(name.rsplit("_", 1)[1]), "attention"
+    match = _LAYER.search(name)
+    layer = int(match.group(1)) if match else None
+    if "/attention/" in name:
+        return layer, "attention"
+    if "/intermediate/" in name:
+        return layer, "ffn_in"
+    if "/output/dense" in name:
+        return layer, "ffn_out"
+    if layer is None and op_type in ("MatMul", "Gemm"):
+        return None, "head"  # the pooler and the task heads: tiny, and nearest to the labels
+    return layer, "other"
+
+
+def excluded_nodes(model: "onnx.ModelProto", recipe: Recipe) -> list[str]:  # noqa: F821
+    """Names of the nodes a recipe keeps in float."""
+    excluded = []
+    for node in model.graph.node:
+        layer, role = node_role(node.name, node.op_type)
+        if role == "head" or (recipe.keep_embeddings and node.op_type == "Gather") \
+                or layer in recipe.keep_layers or role in recipe.keep_roles:
+            excluded.append(node.name)
+    return excluded
+
+
+def quantize(source: Path, target: Path, recipe: Recipe, calibration: Iterable[dict[str, np.ndarray]] = ()) -> Path:
+    """Write the int8 model of ``source`` to ``target`` following ``recipe``."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load(str(source))
+    exclude = excluded_nodes(model, recipe)
+    if recipe.static:
+        quantize_static_qdq(source, target, recipe, exclude, calibration)
+    else:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
+                         reduce_range=recipe.reduce_range, nodes_to_exclude=exclude,
+                         extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT,
+                                        **recipe.extra})
+    if recipe.keep_embeddings:
+        half_embeddings(target)
+    return target
+
+
+def quantize_static_qdq(source: Path, target: Path, recipe: Recipe, exclude: Sequence[str],
+                        calibration: Iterable[dict[str, np.ndarray]]) -> None:
+    """Static QDQ quantization with activation ranges from calibration batches (percentile 99.99)."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, \
+        quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, batches: Iterable[dict[str, np.ndarray]]) -> None:
+            self.batches = iter(batches)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.batches, None)
+
+    quantize_static(str(source), str(target), Reader(calibration), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
+                    reduce_range=recipe.reduce_range, nodes_to_exclude=list(exclude), op_types_to_quantize=["MatMul"],
+                    calibrate_method=CalibrationMethod.Percentile,
+                    extra_options={"CalibPercentile": 99.99, "MatMulConstBOnly": True})
+
+
+def half_embeddings(path: Path) -> Path:
+    """Store the word-embedding matrix in fp16 with a Cast after its Gather: half the bytes, no int8 error."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    initializers = {item.name: item for item in graph.initializer}
+    for node in list(graph.node):
+        if node.op_type != "Gather" or WORD_EMBEDDINGS not in node.input[0] or node.input[0] not in initializers:
+            continue
+        weight = initializers[node.input[0]]
+        half = numpy_helper.from_array(numpy_helper.to_array(weight).astype(np.float16), weight.name)
+        weight.CopyFrom(half)
+        gathered, original_output = node.output[0] + "_fp16", node.output[0]
+        node.output[0] = gathered
+        cast = helper.make_node("Cast", [gathered], [original_output], name=node.name + "_to_float",
+                                to=onnx.TensorProto.FLOAT)
+        graph.node.insert(list(graph.node).index(node) + 1, cast)
+        # The shape annotation of the Gather output (if any) still says float: drop it, ORT re-infers.
+        for info in list(graph.value_info):
+            if info.name == original_output:
+                graph.value_info.remove(info)
+        onnx.save(model, str(path))
+        return path
+    raise ValueError(f"expected a Gather over the word embeddings in {path}, found none; "
+                     "export again (the embedding layer must stay unfused)")
