@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from german_stance import StanceClassifier  # noqa: E402
-from german_stance.data import encode_texts  # noqa: E402
-from german_stance.data.tokenizer_file import TokenizerFile  # noqa: E402
+from conftest import REPO, toy_rows, write_jsonl
 
-from conftest import REPO, toy_rows, write_jsonl  # noqa: E402
+from german_stance import StanceClassifier
+from german_stance.data import encode_texts
+from german_stance.data.tokenizer_file import TokenizerFile
 
 TEXTS = [row["text"] for row in toy_rows()]
 
@@ -80,7 +80,7 @@ def test_onnx_path_imports_no_torch(exported_run: Path, tmp_path: Path) -> None:
         f"code = main(['--quiet', 'predict', '--model', {str(exported_run)!r}, {str(article)!r}, '--format', 'jsonl'])\n"
         "heavy = sorted(name for name in ('torch', 'transformers', 'datasets', 'sklearn') if name in sys.modules)\n"
         "print(json.dumps({'code': code, 'heavy': heavy}), file=sys.stderr)\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120,
                             env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
     report = json.loads(result.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "heavy": []}, result.stderr

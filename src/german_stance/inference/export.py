@@ -4,8 +4,9 @@ Usage: ``german-stance export --model runs/default`` (``--data`` adds files to c
 
 Steps: export fp32 with dynamic axes and check it on several shapes; fuse BERT operators; check fp32 logits
 against torch on dev (|difference| <= 1e-4); trim the vocabulary to German (tokens per sentence and macro-F1
-reported); try each int8 recipe in order and keep the fastest one whose macro-F1 on dev is within the budget of
-torch's for every task (other files are reported, not used to choose). ``onnx/export.json`` records it all.
+reported); try each int8 recipe in order (most quantized first) and keep the first whose macro-F1 on dev is within
+the budget of torch's for every task (other files are reported, not used to choose). ``onnx/export.json``
+records it all.
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ def export_run(run_dir: str | Path, data: Sequence[str | Path] = (), recipes: Se
         source, tokenizer_name = trim_vocabulary(run_dir, folder, model, tokenizer_json, train_texts, files,
                                                  torch_logits, manifest, words)
 
-    # 3. int8 recipes, in order; the fastest within the budget on dev wins.
+    # 3. int8 recipes, in order (most quantized, so fastest, first); the first within the budget on dev wins.
+    # Chosen by order, not by measured speed: on a shared machine the timings are too noisy to rank by.
     candidates = folder / "candidates"
     candidates.mkdir()
     best: tuple[float, str] | None = None
@@ -171,7 +173,7 @@ def export_run(run_dir: str | Path, data: Sequence[str | Path] = (), recipes: Se
                                     **{key: scores[key] for key in ("files", "sentences_per_second")}})
         logger.info("int8 %s: %s; %.1f sentences/s; %s", name, json.dumps(scores["files"]),
                     scores["sentences_per_second"], "within budget" if passed else "over budget")
-        if passed and (best is None or scores["sentences_per_second"] > best[0]):
+        if passed and best is None:
             best = (scores["sentences_per_second"], name)
     for name in [entry["name"] for entry in manifest["recipes"]]:
         manifest["variants"].pop(name)
@@ -212,7 +214,7 @@ def trim_vocabulary(run_dir: Path, folder: Path, model: Any, tokenizer_json: dic
     before = vocabulary.tokens_per_sentence(tokenizer_json, held_out)
     after = vocabulary.tokens_per_sentence(trimmed, held_out)
     dev = next(iter(files))
-    report = {"pieces_before": len(tokenizer_json["model"]["vocab"]), "pieces_after": int(len(keep)),
+    report = {"pieces_before": len(tokenizer_json["model"]["vocab"]), "pieces_after": len(keep),
               "words": words or vocabulary.DEFAULT_WORDS, "held_out_sentences": len(held_out),
               "tokens_per_sentence_before": round(before, 3), "tokens_per_sentence_after": round(after, 3),
               "length_increase": round(after / before - 1, 4), "unknown_rate_after": vocabulary.unknown_rate(
