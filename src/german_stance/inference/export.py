@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from ..data import read_jsonl, with_context
+from ..data import encode_texts, read_jsonl, with_context
+from ..data.tokenizer_file import TokenizerFile
 from ..files import write_text_atomic
 from ..modeling.onnx_run import MANIFEST, ONNX_DIR
 from ..modeling.quantize import RECIPES, Recipe
+from .batching import bucket_batches
 from .classifier import StanceClassifier
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,20 @@ LOGIT_TOLERANCE = 1e-4
 F1_BUDGET = 1.0  # macro-F1 points an int8 model may lose against torch fp32, per task
 TRIM_F1_BUDGET = 0.5
 TRIM_LENGTH_BUDGET = 0.03  # tokens per sentence may grow by at most 3%
+CALIBRATION_SENTENCES = 512
+
+
+def calibration_batches(train_file: str | Path, tokenizer: TokenizerFile, max_length: int, use_context: bool,
+                        count: int = CALIBRATION_SENTENCES, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """Padded batches of ``count`` training sentences (a fixed random sample) for activation statistics."""
+    import random
+
+    rows = read_jsonl(train_file)
+    rows = with_context(rows) if use_context else rows
+    chosen = random.Random(seed).sample(rows, min(count, len(rows)))
+    contexts = [row.get("context") or "" for row in chosen] if use_context else None
+    encoded = encode_texts(tokenizer, [row["text"] for row in chosen], contexts, max_length)
+    return [batch for _positions, batch in bucket_batches(encoded, tokenizer.pad_token_id)]
 
 
 def labelled(path: Path, classifier: StanceClassifier) -> tuple[list[str], list[str] | None, dict[str, np.ndarray]]:
@@ -155,6 +171,8 @@ def export_run(run_dir: str | Path, data: Sequence[str | Path] = (), recipes: Se
         source, tokenizer_name = trim_vocabulary(run_dir, folder, model, tokenizer_json, train_texts, files,
                                                  torch_logits, manifest, words)
 
+    calibration = calibration_batches(run.config.train_file, TokenizerFile(
+        folder / tokenizer_name, manifest["pad_token_id"], inputs), run.config.max_length, torch_classifier.use_context)
     # 3. int8 recipes, in order (most quantized, so fastest, first); the first within the budget on dev wins.
     # Chosen by order, not by measured speed: on a shared machine the timings are too noisy to rank by.
     candidates = folder / "candidates"
@@ -163,7 +181,7 @@ def export_run(run_dir: str | Path, data: Sequence[str | Path] = (), recipes: Se
     for name in recipes or list(RECIPES):
         recipe: Recipe = RECIPES[name]
         target = candidates / f"{name}.onnx"
-        quantize(source, target, recipe)
+        quantize(source, target, recipe, calibration)
         manifest["variants"][name] = {"model": f"candidates/{name}.onnx", "tokenizer": tokenizer_name}
         write_manifest(folder, manifest)
         scores = score(onnx_classifier(run_dir, name), files, torch_logits)
@@ -246,7 +264,8 @@ def format_manifest(manifest: dict[str, Any]) -> str:
             value = entry["files"][name][task]
             loss = f" ({value['loss']:+.2f})" if "loss" in value else ""
             cells.append(f"{value['macro_f1']:.2f}{loss}")
-        chosen = " **chosen**" if manifest["variants"].get("int8", {}).get("recipe") == entry.get("name") else ""
+        chosen = " **chosen**" if "name" in entry and manifest["variants"].get("int8", {}).get("recipe") == \
+            entry["name"] else ""
         lines.append(f"| {label}{chosen} | " + " | ".join(cells) +
                      f" | {entry['sentences_per_second']} | {megabytes if megabytes else ''} |")
     vocabulary = manifest.get("vocabulary")
