@@ -150,3 +150,20 @@ def test_german_words_come_lower_case_and_capitalised() -> None:
 
     words = german_words(2000)
     assert "regierung" in words and "Regierung" in words and len(words) > 2000
+
+
+def test_smoothquant_rescaling_keeps_the_fp32_model_equal(exported_run: Path, tmp_path: Path) -> None:
+    from german_stance.modeling.backends import OnnxBackend
+    from german_stance.modeling.onnx_export import example_inputs
+    from german_stance.modeling.quantize import smooth_activations
+
+    source = exported_run / "onnx" / "model.fp32.onnx"
+    names = OnnxBackend(source).inputs
+    calibration = [example_inputs(names, 4, 9, 5, seed=seed) for seed in range(3)]
+    smoothed = smooth_activations(source, tmp_path / "smoothed.onnx", calibration)
+    batch = example_inputs(names, 3, 11, 5, seed=7)
+    assert OnnxBackend(smoothed).logits(batch) == pytest.approx(OnnxBackend(source).logits(batch), abs=1e-4)
+    import onnx
+
+    smooth_nodes = [node for node in onnx.load(str(smoothed)).graph.node if node.name.endswith("_smooth")]
+    assert smooth_nodes and all(node.op_type == "Mul" for node in smooth_nodes)  # the rescaling is really there

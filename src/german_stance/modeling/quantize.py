@@ -1,8 +1,9 @@
 """Int8 quantization recipes for an exported (and fused) ONNX model, and half-precision word embeddings.
 
 Each recipe is data: which weights become int8 (per tensor or per output channel), which nodes stay in
-float (the embedding lookup, the last encoder layers, the pooler and heads) and whether activations are
-calibrated on training sentences (static) or scaled per batch (dynamic). ``german-stance export`` tries
+float (the embedding lookup, the last encoder layers, parts of every layer, the pooler and heads) and whether
+activation outliers are first moved into the weights (SmoothQuant, with maxima from training sentences).
+Activations are scaled per batch (dynamic quantization). ``german-stance export`` tries
 them in order, most quantized first, and keeps the first within the macro-F1 budget. Usage:
 ``quantize(Path("model.fp32.onnx"), Path("model.int8.onnx"), RECIPES["dynamic-per-channel"])``
 """
@@ -10,7 +11,7 @@ them in order, most quantized first, and keeps the first within the macro-F1 bud
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,6 @@ class Recipe:
     keep_embeddings: bool = False  # word embeddings in fp16 instead of per-tensor int8 (Gather not quantized)
     keep_layers: tuple[int, ...] = ()  # encoder layers left in fp32
     keep_roles: tuple[str, ...] = ()  # parts of every layer left in fp32: "attention", "ffn_in", "ffn_out"
-    static: bool = False  # activations calibrated on training sentences (QDQ) instead of per-batch ranges
     smooth: float = 0.0  # SmoothQuant alpha (0 = off): activation outliers moved into the weights first
     description: str = ""
     extra: dict = field(default_factory=dict)
@@ -96,43 +96,15 @@ def quantize(source: Path, target: Path, recipe: Recipe, calibration: Iterable[d
         source = smooth_activations(source, target.with_suffix(".smooth.onnx"), calibration, recipe.smooth)
     model = onnx.load(str(source))
     exclude = excluded_nodes(model, recipe)
-    if recipe.static:
-        quantize_static_qdq(source, target, recipe, exclude, calibration)
-    else:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
-                         reduce_range=recipe.reduce_range, nodes_to_exclude=exclude,
-                         extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT,
-                                        **recipe.extra})
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
+                     reduce_range=recipe.reduce_range, nodes_to_exclude=exclude,
+                     extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT,
+                                    **recipe.extra})
     if recipe.keep_embeddings:
         half_embeddings(target)
     if recipe.smooth:
         source.unlink()
     return target
-
-
-def quantize_static_qdq(source: Path, target: Path, recipe: Recipe, exclude: Sequence[str],
-                        calibration: Iterable[dict[str, np.ndarray]]) -> None:
-    """Static QDQ quantization with activation ranges from calibration batches (percentile 99.99)."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    class Reader(CalibrationDataReader):
-        def __init__(self, batches: Iterable[dict[str, np.ndarray]]) -> None:
-            self.batches = iter(batches)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self.batches, None)
-
-    quantize_static(str(source), str(target), Reader(calibration), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
-                    reduce_range=recipe.reduce_range, nodes_to_exclude=list(exclude), op_types_to_quantize=["MatMul"],
-                    calibrate_method=CalibrationMethod.Percentile,
-                    extra_options={"CalibPercentile": 99.99, "MatMulConstBOnly": True})
 
 
 def half_embeddings(path: Path) -> Path:
