@@ -1,11 +1,18 @@
-"""Throughput and peak memory of ``german-stance predict`` on 1,000 German sentences.
+"""Throughput, memory, size and cold start of prediction: naive transformers fp32 vs our torch and ONNX paths.
 
-Usage: ``python benchmarks/predict_throughput.py --model runs/default [--device cpu] [--batch-size 64]``
+Usage: ``python benchmarks/predict_throughput.py --model runs/default`` (export the run first for the ONNX rows:
+``german-stance export --model runs/default``)
 
-Times the whole predict path after the model is loaded (sentence splitting, batching, the model, JSON lines
-output to an in-memory buffer): one warm-up, then the median of 3 runs. Peak memory is the process's
-maximum resident set size (``ru_maxrss``), which includes the loaded model. Prints one Markdown table row and
-writes ``benchmarks/results/predict_throughput.md``. Not a test.
+In one run, on the same 1,000 German sentences, each in its own process (so peak memory is its own):
+
+- naive: transformers fp32 forward in input order, 32 sentences per batch, no sorting (the baseline);
+- torch, onnx-fp32, onnx-int8: ``german-stance predict``'s own path (sentence splitting, length-bucketed
+  batches, records, JSON lines to memory) on that backend.
+
+Each: one warm-up, then the median of 3 timed passes; sentences/s and the ratio to naive; peak resident
+memory (``ru_maxrss`` after the timed passes, model included); the size of the files that path reads from the run folder; and
+macro-F1 on dev and test for both tasks (not timed). Cold start: ``german-stance predict`` on the 15-sentence
+seed article, process start to exit, median of 3. Writes ``benchmarks/results/predict_throughput.md``. Not a test.
 """
 
 from __future__ import annotations
@@ -17,21 +24,16 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import torch
-
-from german_stance import StanceClassifier
-from german_stance.data.sentences import split_sentences
-from german_stance.inference.inputs import Article
-from german_stance.inference.pipeline import SummaryTally, label_article
-from german_stance.inference.writers import JsonlWriter
-from german_stance.modeling.loading import resolve_device
-
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "predict_throughput.md"
+PATHS = ("naive", "torch", "onnx-fp32", "onnx-int8")
+NAIVE_BATCH = 32
 # Fallback input when data/*.jsonl is absent: templates x actors give varied lengths and stances.
 TEMPLATES = [
     "{a} verurteilte die militärische Zusammenarbeit zwischen Moskau und Pjöngjang als Gefahr für die Region.",
@@ -45,8 +47,10 @@ ACTORS = ["Die Bundesregierung", "Der Kreml", "Die NATO", "Südkoreas Außenmini
           "Ein Sprecher des Weißen Hauses", "Japans Regierungschef", "Das russische Außenministerium"]
 
 
-def build_articles(count: int = 1000, per_article: int = 25) -> list[Article]:
-    """``count`` sentences (each one sentence for the splitter), grouped into articles of ``per_article``."""
+def build_sentences(count: int = 1000) -> list[str]:
+    """``count`` real corpus sentences that the splitter keeps whole, topped up from templates."""
+    from german_stance.data.sentences import split_sentences
+
     sentences: list[str] = []
     for path in sorted((REPO / "data").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -54,27 +58,10 @@ def build_articles(count: int = 1000, per_article: int = 25) -> list[Article]:
             if len(sentences) < count and text and split_sentences(text) == [text]:
                 sentences.append(text)
     index = 0
-    while len(sentences) < count:  # top up from the templates
+    while len(sentences) < count:
         sentences.append(TEMPLATES[index % len(TEMPLATES)].format(a=ACTORS[index // len(TEMPLATES) % len(ACTORS)]))
         index += 1
-    return [Article(f"bench-{start // per_article:03d}", "\n".join(sentences[start : start + per_article]))
-            for start in range(0, count, per_article)]
-
-
-def run_once(classifier: StanceClassifier, articles: list[Article]) -> tuple[float, int]:
-    """Label all articles through predict's own pipeline into a JSONL buffer; return (seconds, sentences)."""
-    writer, total = JsonlWriter(io.StringIO(), classifier.tasks, io.StringIO()), 0
-    started = time.perf_counter()
-    for article in articles:
-        tally = SummaryTally(classifier.tasks)
-        for chunk in label_article(classifier, article):
-            writer.write(chunk)
-            tally.add(chunk)
-            total += len(chunk)
-        writer.finish(article, tally.summary())
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - started, total
+    return sentences
 
 
 def peak_rss_mib() -> float:
@@ -92,37 +79,204 @@ def cpu_name() -> str:
         return platform.processor() or platform.machine()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Measure, print the Markdown row and write the results file."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="runs/default", help="trained run folder (default: %(default)s)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default: %(default)s)")
-    parser.add_argument("--sentences", type=int, default=1000, help="input size (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="Markdown results file (default: %(default)s)")
-    args = parser.parse_args(argv)
+def naive_pass(model, tokenizer, sentences: list[str], max_length: int) -> tuple[float, object]:
+    """transformers fp32 forward, input order, fixed batches of 32 padded to their longest; (seconds, logits)."""
+    import torch
+
+    started, outputs = time.perf_counter(), []
+    with torch.inference_mode():
+        for start in range(0, len(sentences), NAIVE_BATCH):
+            inputs = tokenizer(sentences[start : start + NAIVE_BATCH], padding=True, truncation=True,
+                               max_length=max_length, return_tensors="pt")
+            outputs.append(model(**inputs).all_logits)
+    return time.perf_counter() - started, torch.cat(outputs).numpy()
+
+
+def pipeline_pass(classifier, sentences: list[str], per_article: int = 25) -> float:
+    """``predict``'s path: articles -> split -> bucketed batches -> records -> JSON lines in memory; seconds."""
+    from german_stance.inference.inputs import Article
+    from german_stance.inference.pipeline import SummaryTally, label_article
+    from german_stance.inference.writers import JsonlWriter
+
+    articles = [Article(f"bench-{start // per_article:03d}", "\n".join(sentences[start : start + per_article]))
+                for start in range(0, len(sentences), per_article)]
+    writer = JsonlWriter(io.StringIO(), classifier.tasks, io.StringIO())
     started = time.perf_counter()
-    classifier = StanceClassifier.from_run(args.model, device=args.device, max_batch=args.batch_size)
-    load_seconds = time.perf_counter() - started
-    articles = build_articles(args.sentences)
-    run_once(classifier, articles[:2])  # warm-up: first-call allocations, splitter start-up
-    timings = [run_once(classifier, articles) for _ in range(3)]
-    seconds = statistics.median(t for t, _ in timings)
-    sentences = timings[0][1]
-    device = resolve_device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
-    header = ("| model | device | batch | sentences | sentences/s | median s | load s | peak RSS MiB | CPUs | torch threads |\n"
-              "|---|---|---|---|---|---|---|---|---|---|")
-    row = (f"| {args.model} | {device.type} ({name}) | {args.batch_size} | {sentences} | {sentences / seconds:.1f} | "
-           f"{seconds:.2f} | {load_seconds:.1f} | {peak_rss_mib():.0f} | {os.cpu_count()} | {torch.get_num_threads()} |")
-    print(row)
+    for article in articles:
+        tally = SummaryTally(classifier.tasks)
+        for chunk in label_article(classifier, article):
+            writer.write(chunk)
+            tally.add(chunk)
+        writer.finish(article, tally.summary())
+    return time.perf_counter() - started
+
+
+def scores(classifier) -> dict[str, dict[str, float]]:
+    """Macro-F1 (points) per task on data/dev.jsonl and data/test.jsonl."""
+    from german_stance.inference.export import labelled, macro_f1
+
+    result = {}
+    for name in ("dev", "test"):
+        path = REPO / "data" / f"{name}.jsonl"
+        if path.is_file():
+            texts, contexts, gold = labelled(path, classifier)
+            logits = classifier.logits(texts, contexts)
+            result[name] = {task: round(macro_f1(labels, logits[task]), 2) for task, labels in gold.items()}
+    return result
+
+
+def worker(path_name: str, model: str, count: int, runs: int) -> dict:
+    """Measure one path in this process; returns its JSON-able row."""
+    sentences = build_sentences(count)
+    started = time.perf_counter()
+    if path_name == "naive":
+        from german_stance.modeling.loading import load_run
+
+        run = load_run(model, device="cpu")
+        load = time.perf_counter() - started
+        naive_pass(run.model, run.tokenizer, sentences[:64], run.config.max_length)  # warm-up
+        timings = [naive_pass(run.model, run.tokenizer, sentences, run.config.max_length)[0] for _ in range(runs)]
+        rss_before_scoring, measured = peak_rss_mib(), {}
+    else:
+        from german_stance import StanceClassifier
+
+        backend, _, variant = path_name.partition("-")
+        classifier = StanceClassifier.from_run(model, device="cpu", backend=backend, variant=variant or None)
+        load = time.perf_counter() - started
+        pipeline_pass(classifier, sentences[:50])  # warm-up
+        timings = [pipeline_pass(classifier, sentences) for _ in range(runs)]
+        rss_before_scoring = peak_rss_mib()  # scoring dev and test imports scikit-learn: not part of predict
+        measured = scores(classifier)
+    seconds = statistics.median(timings)
+    return {"path": path_name, "sentences": len(sentences), "seconds": round(seconds, 3),
+            "sentences_per_second": round(len(sentences) / seconds, 1), "load_seconds": round(load, 2),
+            "peak_rss_mib_before_scoring": round(rss_before_scoring), "torch_imported": "torch" in sys.modules,
+            "scores": measured}
+
+
+# Linux keeps a process's peak RSS across exec, and a forked child starts as a copy of its parent: a command
+# started straight from this (large) process would report this process's memory. So a small launcher starts it
+# and reports its usage.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_pid, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as handle:
+    json.dump({"wall": time.perf_counter() - started, "status": os.waitstatus_to_exitcode(status),
+               "rss_kib": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime}, handle)
+"""
+
+
+def run_child(command: list[str]) -> tuple[float, float, str, str, float]:
+    """Run a process; (wall seconds, its own peak RSS MiB, stdout, stderr, its CPU seconds user + system)."""
+    with tempfile.TemporaryDirectory() as folder:
+        report, out, err = (Path(folder) / name for name in ("usage.json", "out", "err"))
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            subprocess.run([sys.executable, "-c", LAUNCHER, str(report), *command], stdout=stdout, stderr=stderr,
+                           cwd=REPO, check=True)
+        usage = json.loads(report.read_text())
+        stdout_text, stderr_text = out.read_text(encoding="utf-8"), err.read_text(encoding="utf-8")
+    if usage["status"] != 0:
+        raise RuntimeError(f"expected {' '.join(command)} to succeed, found exit status {usage['status']}: "
+                           f"{stderr_text[-2000:]}")
+    return usage["wall"], usage["rss_kib"] / 1024, stdout_text, stderr_text, usage["cpu"]
+
+
+def files_size_mb(model: Path, path_name: str) -> float:
+    """Megabytes of the files a path reads from the run folder."""
+    from german_stance.modeling.onnx_run import ONNX_DIR, read_manifest
+
+    common = [model / "config.yaml", model / "calibration.json", model / "model" / "config.json"]
+    if path_name in ("naive", "torch"):
+        files = common + [item for item in (model / "model").iterdir() if item.is_file()]
+    else:
+        entry = read_manifest(model)["variants"][path_name.split("-", 1)[1]]
+        files = common + [model / ONNX_DIR / entry["model"], model / ONNX_DIR / entry["tokenizer"],
+                          model / ONNX_DIR / "export.json"]
+    return round(sum(item.stat().st_size for item in set(files) if item.is_file()) / 1e6, 1)
+
+
+def cold_start(model: Path, backend: str, repeats: int = 3) -> dict:
+    """``german-stance predict`` on the seed article, process start to exit: median wall, labelling, peak RSS."""
+    rows = [json.loads(line) for line in (REPO / "data/eval/seed_article.jsonl").read_text(encoding="utf-8").splitlines()]
+    with tempfile.TemporaryDirectory() as folder:
+        article = Path(folder) / "article.txt"
+        article.write_text(" ".join(row["text"] for row in rows) + "\n", encoding="utf-8")
+        command = [sys.executable, "-m", "german_stance", "predict", "--model", str(model), "--backend", backend,
+                   str(article), "--format", "jsonl"]
+        results = []
+        for _ in range(repeats):
+            wall, rss, stdout, stderr, cpu = run_child(command)
+            labelled = [line for line in stderr.splitlines() if "labelled" in line]
+            seconds = float(labelled[-1].split(" in ")[-1].split(" s")[0]) if labelled else float("nan")
+            results.append((wall, seconds, rss, sum(1 for line in stdout.splitlines() if '"sentence"' in line), cpu))
+    wall, seconds, rss, sentences, cpu = sorted(results)[len(results) // 2]
+    return {"backend": backend, "wall_seconds": round(wall, 2), "labelling_seconds": seconds,
+            "cpu_seconds": round(cpu, 2), "peak_rss_mib": round(rss), "sentences": sentences,
+            "all_wall_seconds": [round(r[0], 2) for r in results]}
+
+
+def machine() -> str:
+    """One line about the machine and libraries."""
+    import onnxruntime
+    import torch
+
+    return (f"{platform.platform()}, {cpu_name()}, {os.cpu_count()} CPUs, load average at start "
+            f"{os.getloadavg()[0]:.2f}; Python {platform.python_version()}, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), onnxruntime {onnxruntime.__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure every path in its own process, then cold starts; print and write the Markdown tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="runs/default", help="trained (and exported) run folder")
+    parser.add_argument("--sentences", type=int, default=1000, help="input size (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=3, help="timed passes per path (default: %(default)s)")
+    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="Markdown results file (default: %(default)s)")
+    parser.add_argument("--worker", choices=PATHS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.model, args.sentences, args.runs)))
+        return 0
+    model = Path(args.model).resolve()
+    about = machine()
+    rows = []
+    for path_name in args.paths:
+        _wall, _rss, stdout, _stderr, _cpu = run_child([sys.executable, __file__, "--worker", path_name, "--model",
+                                                        str(model), "--sentences", str(args.sentences), "--runs",
+                                                        str(args.runs)])
+        rows.append({**json.loads(stdout.strip().splitlines()[-1]), "megabytes": files_size_mb(model, path_name)})
+        print(json.dumps(rows[-1]), file=sys.stderr)
+    naive = next((row for row in rows if row["path"] == "naive"), rows[0])
+    colds = [cold_start(model, backend) for backend in ("torch", "onnx")]
+    for cold in colds:
+        print(json.dumps(cold), file=sys.stderr)
+    table = [("| path | sentences/s | ratio to naive | peak RSS MiB | files read MB | load s | torch imported | "
+              "dev stance | dev sentiment | test stance | test sentiment |"), "|---|" + "---|" * 10]
+    for row in rows:
+        cells = [f"{row['scores'].get(name, {}).get(task, '')}" for name in ("dev", "test")
+                 for task in ("stance", "sentiment")]
+        table.append(f"| {row['path']} | {row['sentences_per_second']} | "
+                     f"{row['sentences_per_second'] / naive['sentences_per_second']:.2f} | {row['peak_rss_mib_before_scoring']} | "
+                     f"{row['megabytes']} | {row['load_seconds']} | {'yes' if row['torch_imported'] else 'no'} | "
+                     + " | ".join(cells) + " |")
+    cold_table = [("| backend | wall s, process start to exit (median of 3) | labelling s | CPU s (user + system) | "
+                   "peak RSS MiB | sentences | all runs, wall s |"), "|---|---|---|---|---|---|---|"]
+    cold_table += [f"| {c['backend']} | {c['wall_seconds']} | {c['labelling_seconds']} | {c['cpu_seconds']} | "
+                   f"{c['peak_rss_mib']} | {c['sentences']} | {c['all_wall_seconds']} |" for c in colds]
+    text = (f"# predict throughput\n\n`python benchmarks/predict_throughput.py --model {args.model}`: "
+            f"{naive['sentences']} sentences; each path in its own process, one warm-up, median of {args.runs} "
+            f"passes; naive = transformers fp32 forward, input order, batch {NAIVE_BATCH}; the other paths are "
+            f"predict's own (split, length-bucketed batches, records, JSON lines to memory). Macro-F1 in points on "
+            f"data/dev.jsonl and data/test.jsonl (not timed). Machine: {about}; load average at the end "
+            f"{os.getloadavg()[0]:.2f}.\n\n" + "\n".join(table) +
+            "\n\n## Cold start: `german-stance predict --model RUN --backend B article.txt` on the 15-sentence seed "
+            "article (data/eval/seed_article.jsonl)\n\n" + "\n".join(cold_table) + "\n")
+    print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        f"# predict throughput\n\n`python benchmarks/predict_throughput.py --model {args.model} --device {args.device} "
-        f"--batch-size {args.batch_size}`: {len(articles)} articles, {sentences} sentences, JSONL to memory; "
-        f"median of 3 runs after one warm-up; model loading not timed (shown as load s). "
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-        f"with {torch.get_num_threads()} threads.\n\n{header}\n{row}\n", encoding="utf-8")
+    args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -1,4 +1,4 @@
-"""Command line: ``german-stance train | evaluate | predict | compare``.
+"""Command line: ``german-stance train | evaluate | predict | compare | export``.
 
 Usage: ``german-stance train --config configs/stance.yaml --num_epochs=2``
 """
@@ -72,7 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--model", required=True, help="run folder")
     calibrate.add_argument("--data", required=True, help="labelled JSONL, ideally out-of-domain held-out text")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    for sub in (train, evaluate, compare, predict, calibrate):
+    predict.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                         help="auto (default): the run's exported ONNX model on the CPU when it has one, else torch")
+    export = commands.add_parser(
+        "export", allow_abbrev=False, help="ONNX fp32 and int8 models of a run for fast CPU prediction (RUN/onnx)")
+    export.add_argument("--model", required=True, help="trained run folder")
+    export.add_argument("--data", action="append", default=[],
+                        help="labelled JSONL file to report on besides the run's dev file (repeatable)")
+    export.add_argument("--recipe", action="append", dest="recipes",
+                        help="int8 recipe to try (repeatable; default: all, see modeling/quantize.py)")
+    export.add_argument("--no-trim", action="store_true", help="keep the full multilingual vocabulary")
+    export.add_argument("--words", type=int, help="German words kept from the word list (default: 100000)")
+    export.add_argument("--budget", type=float, default=1.0,
+                        help="macro-F1 points int8 may lose on dev, per task (default: %(default)s)")
+    for sub in (train, evaluate, compare, predict, calibrate, export):
         add_verbosity(sub)
     return parser
 
@@ -93,13 +106,13 @@ def configure_logging(quiet: bool, verbose: bool = False) -> None:
         # are expected when a backbone gets new heads; --verbose shows them.
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        try:
+        # Only when transformers is already loaded: importing it here would cost the ONNX path a second of start-up;
+        # otherwise the two variables above take effect when (if) it is imported.
+        if "transformers" in sys.modules:
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.set_verbosity_error()
             transformers_logging.disable_progress_bar()
-        except ImportError:  # the ONNX-only install has no transformers
-            pass
 
 
 def run_train(args: argparse.Namespace, overrides: list[str], verbose: bool = False) -> int:
@@ -144,6 +157,18 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from .evaluation.calibrate import calibrate_run
 
     calibrate_run(Path(args.model), Path(args.data))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``export``: ONNX models, validation and the recipe table in RUN/onnx/export.json."""
+    from .inference.export import export_run, format_manifest
+
+    # ONNX Runtime's quantizer and fusions log every tensor at INFO on the root logger; keep our own lines only.
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
+    manifest = export_run(args.model, data=args.data, recipes=args.recipes, trim=not args.no_trim, words=args.words,
+                          budget=args.budget)
+    print(format_manifest(manifest))
     return 0
 
 
@@ -192,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_compare(args)
         if args.command == "calibrate":
             return run_calibrate(args)
+        if args.command == "export":
+            return run_export(args)
         return run_predict(args)
     except KeyboardInterrupt:
         print(f"german-stance {args.command}: interrupted; existing files were left as they were", file=sys.stderr)

@@ -35,16 +35,40 @@ def as_sentences(texts: Any) -> list[str]:
                     "pass e.g. classifier.predict(['Erster Satz.', 'Zweiter Satz.'])")
 
 
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def choose_backend(path: str | Path, device: str, backend: str) -> str:
+    """``torch`` or ``onnx`` for a run; ``auto`` picks ONNX when the run has it and the device is the CPU."""
+    import importlib.util
+
+    from ..modeling.onnx_run import has_onnx
+
+    if backend not in BACKENDS:
+        raise ValueError(f"expected a backend in {list(BACKENDS)}, found {backend!r}")
+    if backend == "onnx" and device not in ("auto", "cpu"):
+        raise ValueError(f"expected device auto or cpu for the ONNX backend, found {device!r}; "
+                         "use --backend torch for a GPU")
+    if backend != "auto":
+        return backend
+    # A GPU asked for by name is torch's; "auto" stays on the CPU with ONNX (it does not look for a GPU,
+    # since that would import torch, which the ONNX path exists to avoid).
+    usable = device in ("auto", "cpu") and importlib.util.find_spec("onnxruntime") is not None
+    return "onnx" if usable and has_onnx(path) else "torch"
+
+
 class StanceClassifier:
     """Stance (and, where the run has it, sentiment) of German sentences toward the Russia-North Korea cooperation."""
 
     def __init__(self, run: Any, backend: Any = None, batch_tokens: int = DEFAULT_BATCH_TOKENS,
                  max_batch: int = DEFAULT_MAX_BATCH, calibrated: bool = True, min_confidence: float = 0.0) -> None:
-        from ..modeling.backends import TorchBackend
-
         self.run = run
         self.tasks: tuple[Task, ...] = run.tasks
-        self.backend = backend or TorchBackend(run.model)
+        if backend is None:
+            from ..modeling.backends import TorchBackend
+
+            backend = TorchBackend(run.model)
+        self.backend = backend
         if not 0.0 <= min_confidence < 1.0:
             raise ValueError(f"expected min_confidence in [0, 1), found {min_confidence}; e.g. --min-confidence 0.6")
         self.batch_tokens, self.max_batch, self.calibrated = batch_tokens, max_batch, calibrated
@@ -54,8 +78,18 @@ class StanceClassifier:
         self.max_length: int = run.config.max_length
 
     @classmethod
-    def from_run(cls, path: str | Path, device: str = "auto", **options: Any) -> StanceClassifier:
-        """Load a run folder written by ``german-stance train``."""
+    def from_run(cls, path: str | Path, device: str = "auto", backend: str = "auto", variant: str | None = None,
+                 **options: Any) -> StanceClassifier:
+        """Load a run folder written by ``german-stance train``.
+
+        ``backend``: ``torch``, ``onnx`` (the run's exported model; ``variant`` ``int8``/``fp32``, default the
+        manifest's) or ``auto``: ONNX when the run was exported, onnxruntime is installed and the device is the CPU.
+        """
+        if choose_backend(path, device, backend) == "onnx":
+            from ..modeling.onnx_run import load_onnx_run
+
+            run, onnx_backend = load_onnx_run(path, variant)
+            return cls(run, backend=onnx_backend, **options)
         from ..modeling.loading import load_run
 
         return cls(load_run(path, device=device), **options)

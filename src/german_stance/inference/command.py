@@ -92,7 +92,8 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.output:
         check_output_against_inputs(Path(args.output), args.inputs or [])
     # The model comes first: a wrong --model fails fast, before any input (or standard input) is read.
-    classifier = StanceClassifier.from_run(args.model, device=args.device, max_batch=args.batch_size,
+    classifier = StanceClassifier.from_run(args.model, device=args.device, backend=getattr(args, "backend", "auto"),
+                                           max_batch=args.batch_size,
                                            min_confidence=getattr(args, "min_confidence", 0.0))
     if classifier.run.legacy:
         logger.warning("note: %s has no sentiment head (trained before sentiment existed); output has stance only",

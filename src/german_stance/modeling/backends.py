@@ -1,11 +1,13 @@
 """Inference backends: one ``logits(batch)`` method over padded numpy arrays, whatever runs underneath.
 
 The classifier object only calls ``backend.logits``; a backend returns every task's logits side by side,
-in the model's task order. Usage: ``TorchBackend(run.model).logits({"input_ids": ..., "attention_mask": ...})``
+in the model's task order. ``OnnxBackend`` imports no torch, so the ONNX path starts fast. Usage:
+``TorchBackend(run.model).logits({"input_ids": ..., "attention_mask": ...})`` or ``OnnxBackend(path).logits(...)``
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,3 +40,27 @@ class TorchBackend:
         with torch.inference_mode():
             inputs = {key: torch.from_numpy(batch[key]).to(device) for key in MODEL_INPUTS if key in batch}
             return self.model(**inputs).all_logits.float().cpu().numpy()
+
+
+class OnnxBackend:
+    """An exported ONNX model run by ONNX Runtime on the CPU; imports no torch."""
+
+    name = "onnx"
+
+    def __init__(self, path: str | Path, threads: int = 0) -> None:
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise ImportError("expected onnxruntime for the ONNX backend, found it missing; install it with "
+                              "`pip install 'german-stance[onnx]'` or use --backend torch") from error
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads  # 0 = one per physical core
+        self.path = Path(path)
+        self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [item.name for item in self.session.get_inputs()]
+
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """One forward pass; a graph input that the batch lacks (token types) is zeros, as in BERT."""
+        feed = {name: batch[name] if name in batch else np.zeros_like(batch["input_ids"]) for name in self.inputs}
+        return self.session.run(None, feed)[0]

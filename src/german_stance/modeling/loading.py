@@ -9,17 +9,18 @@ import json
 import logging
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..config import Config, load_config
-from ..tasks import Task, get_tasks, task_from_dict
+from ..config import Config
+from ..tasks import Task, get_tasks
 from .backbone import OFFLINE_BACKBONE, ensure_offline_backbone
 from .heads import GermanStanceConfig, GermanStanceModel
+from .runs import TrainedRun, check_run_dir, read_run
 
+__all__ = ["TrainedRun", "check_run_dir", "load_backbone", "load_run", "resolve_device", "save_model_folder"]
 logger = logging.getLogger(__name__)
 REMOTE_CODE_NAME = "modeling_german_stance"
 
@@ -102,38 +103,6 @@ def save_model_folder(model: GermanStanceModel, tokenizer: Any, folder: Path) ->
     shutil.copyfile(Path(__file__).with_name("heads.py"), folder / f"{REMOTE_CODE_NAME}.py")
 
 
-@dataclass
-class TrainedRun:
-    """A trained run folder, loaded for evaluation or prediction."""
-
-    path: Path
-    model: Any
-    tokenizer: Any
-    config: Config
-    tasks: tuple[Task, ...]
-    calibration: dict[str, Any] = field(default_factory=dict)  # task -> {"temperature", "applied", ...}
-    legacy: bool = False  # trained before sentiment existed: stance head only
-
-    def temperature(self, task: str) -> float:
-        """The temperature to apply for ``task`` (1.0 when none was fitted or it was not applied)."""
-        entry = self.calibration.get(task) or {}
-        return float(entry["temperature"]) if entry.get("applied") else 1.0
-
-
-def check_run_dir(run_dir: str | Path) -> Path:
-    """Raise a clear error unless ``run_dir`` holds a trained model written by ``train``."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"expected a run folder at {run_dir}, found nothing; train one with "
-                                "`german-stance train` or pass --model runs/<name>")
-    missing = [name for name in ("model/config.json", "config.yaml") if not (run_dir / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"expected a trained run in {run_dir} (with {', '.join(missing)}), found "
-                                f"{sorted(p.name for p in run_dir.iterdir())[:8]}; point --model at a folder "
-                                "written by `german-stance train`")
-    return run_dir
-
-
 def load_legacy_model(folder: Path, pooling: str) -> GermanStanceModel:
     """A stance-only run from before the task heads (``classifier.*`` weights) as a ``GermanStanceModel``."""
     from safetensors.torch import load_file
@@ -159,19 +128,12 @@ def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
     """Load the model, tokenizer, config, tasks and calibration of a trained run."""
     from transformers import AutoTokenizer
 
-    run_dir = check_run_dir(run_dir)
+    run = read_run(run_dir)
     register_auto_classes()  # our head is local code: transformers then loads it without asking for remote code
-    cfg = load_config(run_dir / "config.yaml")
-    folder = run_dir / "model"
-    model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
-    legacy = model_type != GermanStanceConfig.model_type
-    model = load_legacy_model(folder, cfg.pooling) if legacy else GermanStanceModel.from_pretrained(folder)
-    if legacy:
-        logger.warning("%s was trained before sentiment heads existed: it predicts stance only", run_dir)
-    tasks = tuple(task_from_dict(task) for task in model.config.tasks)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    calibration_file = run_dir / "calibration.json"
-    calibration = json.loads(calibration_file.read_text(encoding="utf-8")) if calibration_file.is_file() else {}
-    model.to(resolve_device(device)).eval()
-    return TrainedRun(path=run_dir, model=model, tokenizer=tokenizer, config=cfg, tasks=tasks,
-                      calibration=calibration, legacy=legacy)
+    folder = run.path / "model"
+    if run.legacy:
+        logger.warning("%s was trained before sentiment heads existed: it predicts stance only", run.path)
+    run.model = load_legacy_model(folder, run.config.pooling) if run.legacy else GermanStanceModel.from_pretrained(folder)
+    run.tokenizer = AutoTokenizer.from_pretrained(folder)
+    run.model.to(resolve_device(device)).eval()
+    return run

@@ -1,0 +1,69 @@
+"""A trained run folder read without torch: its config, tasks and calibration (the model is loaded elsewhere).
+
+The ONNX path of ``predict`` needs only these and a tokenizer file, so nothing here imports torch or
+transformers. Usage: ``info = read_run("runs/default")`` -> ``info.tasks``, ``info.temperature("stance")``
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, load_config
+from ..tasks import STANCE, Task, task_from_dict
+
+MODEL_TYPE = "german_stance_bert"  # GermanStanceConfig.model_type; older stance-only runs have "bert"
+
+
+@dataclass
+class TrainedRun:
+    """A trained run folder, loaded for evaluation or prediction (``model`` is None on the ONNX path)."""
+
+    path: Path
+    model: Any
+    tokenizer: Any
+    config: Config
+    tasks: tuple[Task, ...]
+    calibration: dict[str, Any] = field(default_factory=dict)  # task -> {"temperature", "applied", ...}
+    legacy: bool = False  # trained before sentiment existed: stance head only
+
+    def temperature(self, task: str) -> float:
+        """The temperature to apply for ``task`` (1.0 when none was fitted or it was not applied)."""
+        entry = self.calibration.get(task) or {}
+        return float(entry["temperature"]) if entry.get("applied") else 1.0
+
+
+def check_run_dir(run_dir: str | Path) -> Path:
+    """Raise a clear error unless ``run_dir`` holds a trained model written by ``train``."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"expected a run folder at {run_dir}, found nothing; train one with "
+                                "`german-stance train` or pass --model runs/<name>")
+    missing = [name for name in ("model/config.json", "config.yaml") if not (run_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"expected a trained run in {run_dir} (with {', '.join(missing)}), found "
+                                f"{sorted(p.name for p in run_dir.iterdir())[:8]}; point --model at a folder "
+                                "written by `german-stance train`")
+    return run_dir
+
+
+def read_tasks(model_config: dict[str, Any]) -> tuple[tuple[Task, ...], bool]:
+    """The tasks of a saved model config, and whether it is a legacy stance-only run."""
+    if model_config.get("model_type") == MODEL_TYPE:
+        return tuple(task_from_dict(task) for task in model_config["tasks"]), False
+    id2label = model_config.get("id2label") or dict(enumerate(STANCE.labels))
+    labels = [id2label[str(index)] if str(index) in id2label else id2label[index] for index in range(len(id2label))]
+    return (task_from_dict({"name": "stance", "labels": labels}),), True
+
+
+def read_run(run_dir: str | Path, tokenizer: Any = None, model: Any = None) -> TrainedRun:
+    """Config, tasks and calibration of a run folder, without loading its weights."""
+    run_dir = check_run_dir(run_dir)
+    model_config = json.loads((run_dir / "model" / "config.json").read_text(encoding="utf-8"))
+    tasks, legacy = read_tasks(model_config)
+    calibration_file = run_dir / "calibration.json"
+    calibration = json.loads(calibration_file.read_text(encoding="utf-8")) if calibration_file.is_file() else {}
+    return TrainedRun(path=run_dir, model=model, tokenizer=tokenizer, config=load_config(run_dir / "config.yaml"),
+                      tasks=tasks, calibration=calibration, legacy=legacy)
