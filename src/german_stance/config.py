@@ -33,6 +33,7 @@ class Config:
     pooling: str = "mean"  # "mean" over tokens (how e5 was trained; BERT backbones) or "cls" (any backbone)
     use_context: bool = False
     task_poolers: bool = False  # with several tasks: a dense + tanh projection per task instead of a shared one
+    detached_tasks: list[str] = field(default_factory=list)  # tasks whose loss does not reach the shared encoder
     # rewrite 40% of training sentences with Pyongyang/"…" style spellings (see data.vary_spelling)
     spelling_variants: bool = True
     # optimisation
@@ -91,6 +92,9 @@ class Config:
             if not ok:
                 raise ValueError(message)
         get_tasks(self.tasks)  # raises on unknown task names
+        if self.detached_tasks and (not self.task_poolers or not set(self.detached_tasks) < set(self.tasks)):
+            raise ValueError(f"detached_tasks must name some (not all) of the tasks {self.tasks} and needs "
+                             f"task_poolers=true, got {self.detached_tasks} with task_poolers={self.task_poolers}")
 
     @property
     def run_dir(self) -> Path:

@@ -23,7 +23,7 @@ class GermanStanceConfig(BertConfig):
     model_type = "german_stance_bert"
 
     def __init__(self, tasks: list[dict[str, Any]] | None = None, pooling: str = "mean", task_poolers: bool = False,
-                 **kwargs: Any) -> None:
+                 detached_tasks: list[str] | None = None, **kwargs: Any) -> None:
         tasks = [dict(task) for task in (tasks or DEFAULT_TASKS)]
         # transformers' pipeline reads id2label: it describes the first task (stance), whose logits it gets.
         kwargs.setdefault("id2label", dict(enumerate(tasks[0]["labels"])))
@@ -34,6 +34,9 @@ class GermanStanceConfig(BertConfig):
         # One dense + tanh projection per task over the shared pooled state (instead of one shared projection), so
         # that sentiment and stance, which disagree on one sentence in five, do not fight over one vector.
         self.task_poolers = task_poolers
+        # Tasks whose loss does not reach the shared encoder: their heads learn on the encoder that the other
+        # tasks shape (so a second task cannot cost the first any accuracy).
+        self.detached_tasks = list(detached_tasks or [])
 
 
 @dataclass
@@ -89,8 +92,9 @@ class GermanStanceModel(BertPreTrainedModel):
                            token_type_ids=token_type_ids).last_hidden_state
         state = self.sentence_state(hidden, attention_mask)
         if hasattr(self, "task_dense"):
-            per_task = [self.heads[task["name"]](self.dropout(torch.tanh(self.task_dense[task["name"]](state))))
-                        for task in self.config.tasks]
+            detached = set(getattr(self.config, "detached_tasks", []) or [])
+            per_task = [self.heads[task["name"]](self.dropout(torch.tanh(self.task_dense[task["name"]](
+                state.detach() if task["name"] in detached else state)))) for task in self.config.tasks]
         else:
             pooled = self.dropout(torch.tanh(self.bert.pooler.dense(state)))
             per_task = [self.heads[task["name"]](pooled) for task in self.config.tasks]

@@ -56,7 +56,8 @@ def resolve_model_path(model_name: str) -> str:
     return model_name
 
 
-def head_config(path: str | Path, tasks: Sequence[Task], pooling: str, task_poolers: bool = False) -> GermanStanceConfig:
+def head_config(path: str | Path, tasks: Sequence[Task], pooling: str, task_poolers: bool = False,
+                detached_tasks: Sequence[str] = ()) -> GermanStanceConfig:
     """Our config for a BERT backbone folder or Hub id, with one head per task."""
     from transformers import AutoConfig
 
@@ -67,7 +68,8 @@ def head_config(path: str | Path, tasks: Sequence[Task], pooling: str, task_pool
     values = {key: value for key, value in backbone.to_dict().items()
               if key not in ("model_type", "architectures", "id2label", "label2id", "num_labels", "transformers_version")}
     return GermanStanceConfig(tasks=[{"name": task.name, "labels": list(task.labels)} for task in tasks],
-                              pooling=pooling, task_poolers=task_poolers and len(tasks) > 1, **values)
+                              pooling=pooling, task_poolers=task_poolers and len(tasks) > 1,
+                              detached_tasks=list(detached_tasks), **values)
 
 
 def load_backbone(cfg: Config) -> tuple[GermanStanceModel, Any]:
@@ -77,7 +79,7 @@ def load_backbone(cfg: Config) -> tuple[GermanStanceModel, Any]:
     path = resolve_model_path(cfg.model_name)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = GermanStanceModel.from_pretrained(
-        path, config=head_config(path, get_tasks(cfg.tasks), cfg.pooling, cfg.task_poolers))
+        path, config=head_config(path, get_tasks(cfg.tasks), cfg.pooling, cfg.task_poolers, cfg.detached_tasks))
     model.init_task_poolers()
     if cfg.freeze_embeddings:
         freeze_word_embeddings(model)
