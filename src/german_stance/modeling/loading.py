@@ -118,8 +118,22 @@ class TrainedRun:
         return float(entry["temperature"]) if entry.get("applied") else 1.0
 
 
+# A tokenizer needs its config and one vocabulary file; without them transformers may build an empty
+# tokenizer that maps every word to [UNK], and every sentence then gets the same label.
+TOKENIZER_VOCABULARIES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "tokenizer.model", "spiece.model")
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file of a run folder, with an error that names the file."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"expected valid JSON in {path}, found a damaged file ({error}); copy the run folder "
+                         "again or retrain it") from None
+
+
 def check_run_dir(run_dir: str | Path) -> Path:
-    """Raise a clear error unless ``run_dir`` holds a trained model written by ``train``."""
+    """Raise a clear error unless ``run_dir`` holds every file of a trained model written by ``train``."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"expected a run folder at {run_dir}, found nothing; train one with "
@@ -129,7 +143,50 @@ def check_run_dir(run_dir: str | Path) -> Path:
         raise FileNotFoundError(f"expected a trained run in {run_dir} (with {', '.join(missing)}), found "
                                 f"{sorted(p.name for p in run_dir.iterdir())[:8]}; point --model at a folder "
                                 "written by `german-stance train`")
+    folder = run_dir / "model"
+    if not any((folder / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json")):
+        pickled = [name for name in ("pytorch_model.bin", "model.pt", "model.bin") if (folder / name).exists()]
+        found = (f"only {pickled[0]} (a pickle file, which is never loaded: it can run code)" if pickled
+                 else "no weights file")
+        raise FileNotFoundError(f"expected the weights in {folder / 'model.safetensors'}, found {found}; copy the "
+                                "run folder again or retrain it")
+    vocabulary = [name for name in TOKENIZER_VOCABULARIES if (folder / name).is_file()]
+    if not (folder / "tokenizer_config.json").is_file() or not vocabulary:
+        absent = "tokenizer_config.json" if vocabulary else f"vocabulary ({' or '.join(TOKENIZER_VOCABULARIES[:2])})"
+        raise FileNotFoundError(f"expected the tokenizer files in {folder}, found no {absent}; copy the whole run "
+                                "folder again (model/ holds the tokenizer) or retrain it")
     return run_dir
+
+
+def load_weights(folder: Path) -> GermanStanceModel:
+    """``from_pretrained`` that refuses damaged or incomplete weights with an error naming the file."""
+    weights = folder / "model.safetensors"
+    try:
+        model, info = GermanStanceModel.from_pretrained(folder, output_loading_info=True)
+    except (OSError, RuntimeError, ValueError, KeyError) as error:
+        raise ValueError(f"expected loadable weights in {weights}, found a damaged file "
+                         f"({type(error).__name__}: {' '.join(str(error).split())[:160]}); copy the run folder "
+                         "again or retrain it") from None
+    except Exception as error:  # safetensors raises its own SafetensorError for a truncated header
+        if type(error).__name__ != "SafetensorError":
+            raise
+        raise ValueError(f"expected loadable weights in {weights}, found a damaged file ({error}); copy the run "
+                         "folder again or retrain it") from None
+    # Missing weights would be initialised at random without a word: the labels would be noise.
+    missing = [key for key in info["missing_keys"] if not key.endswith("position_ids")]
+    if missing or info["mismatched_keys"]:
+        broken = sorted(missing)[:3] or sorted(str(key) for key in info["mismatched_keys"])[:3]
+        raise ValueError(f"expected every weight of the model in {weights}, found {broken} missing or of the "
+                         "wrong shape; copy the run folder again or retrain it")
+    return model
+
+
+def check_tokenizer(tokenizer: Any, model: GermanStanceModel, folder: Path) -> None:
+    """Refuse a tokenizer that does not belong to the model (ids out of range, or a near-empty vocabulary)."""
+    size, expected = len(tokenizer), model.config.vocab_size
+    if size > expected or size < expected // 2:
+        raise ValueError(f"expected a tokenizer of about {expected} tokens in {folder} (the model's vocabulary), "
+                         f"found {size}; the tokenizer files belong to another model: copy the run folder again")
 
 
 def load_legacy_model(folder: Path, pooling: str) -> GermanStanceModel:
@@ -161,15 +218,27 @@ def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
     register_auto_classes()  # our head is local code: transformers then loads it without asking for remote code
     cfg = load_config(run_dir / "config.yaml")
     folder = run_dir / "model"
-    model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    model_config = read_json(folder / "config.json")
+    if not isinstance(model_config, dict):
+        raise ValueError(f"expected a JSON object in {folder / 'config.json'}, found {type(model_config).__name__}; "
+                         "copy the run folder again or retrain it")
+    model_type = model_config.get("model_type")
     legacy = model_type != GermanStanceConfig.model_type
-    model = load_legacy_model(folder, cfg.pooling) if legacy else GermanStanceModel.from_pretrained(folder)
+    model = load_legacy_model(folder, cfg.pooling) if legacy else load_weights(folder)
     if legacy:
         logger.warning("%s was trained before sentiment heads existed: it predicts stance only", run_dir)
     tasks = tuple(task_from_dict(task) for task in model.config.tasks)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"expected a readable tokenizer in {folder}, found a broken one ({type(error).__name__}); "
+                         "copy the run folder again or retrain it") from None
+    check_tokenizer(tokenizer, model, folder)
     calibration_file = run_dir / "calibration.json"
-    calibration = json.loads(calibration_file.read_text(encoding="utf-8")) if calibration_file.is_file() else {}
+    calibration = read_json(calibration_file) if calibration_file.is_file() else {}
+    if not isinstance(calibration, dict):
+        raise ValueError(f"expected a JSON object in {calibration_file}, found {type(calibration).__name__}; copy "
+                         "the run folder again or retrain it")
     model.to(resolve_device(device)).eval()
     return TrainedRun(path=run_dir, model=model, tokenizer=tokenizer, config=cfg, tasks=tasks,
                       calibration=calibration, legacy=legacy)
