@@ -1,7 +1,9 @@
 """A tiny document model (headings, paragraphs, tables, images) rendered to Markdown and self-contained HTML.
 
 Reports are built once as a list of blocks and written in both formats, so the two never disagree.
-Usage: ``write_document(blocks, Path("report"), "Evaluation report")`` writes ``report.md`` and ``report.html``.
+Usage: ``write_document(blocks, Path("report"), "Evaluation report")`` writes ``report.md``, ``report.html`` and the
+figures, together with any ``extra`` files, all or none (temporary files renamed into place at the end).
+Text from the data is escaped in both formats: a sentence holding ``<script>`` stays text.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..files import write_files_atomic
 
 
 @dataclass
@@ -40,11 +44,12 @@ class Table:
 
 @dataclass
 class Image:
-    """A PNG written next to the report and embedded (base64) in the HTML."""
+    """A PNG written next to the report (as ``path``'s name) and embedded (base64) in the HTML."""
 
     path: Path
     caption: str
     alt: str = ""
+    data: bytes = b""  # the PNG; empty: read from ``path``
 
 
 @dataclass
@@ -71,26 +76,31 @@ pre{background:#f5f5f7;padding:.7rem;overflow-x:auto;font-size:.8rem}
 """
 
 
+def _md_text(text: str) -> str:
+    """Escape text for Markdown: HTML in the data (Markdown renders raw HTML) stays visible text."""
+    return html.escape(text, quote=False)
+
+
 def _md_cell(text: str) -> str:
     """Escape a table cell for Markdown."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _md_text(text).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(blocks: list[Block], title: str) -> str:
     """Render blocks as GitHub-flavoured Markdown (images as relative links)."""
-    lines = [f"# {title}", ""]
+    lines = [f"# {_md_text(title)}", ""]
     for block in blocks:
         if isinstance(block, Heading):
-            lines += [f"{'#' * block.level} {block.text}", ""]
+            lines += [f"{'#' * block.level} {_md_text(block.text)}", ""]
         elif isinstance(block, Paragraph):
-            lines += [f"_{block.text}_" if block.note else block.text, ""]
+            lines += [f"_{_md_text(block.text)}_" if block.note else _md_text(block.text), ""]
         elif isinstance(block, Table):
             lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
             lines.append("|" + "|".join("---" for _ in block.headers) + "|")
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
             lines.append("")
         elif isinstance(block, Image):
-            lines += [f"![{block.alt or block.caption}]({block.path.name})", "", f"*{block.caption}*", ""]
+            lines += [f"![{_md_cell(block.alt or block.caption)}]({block.path.name})", "", f"*{_md_text(block.caption)}*", ""]
         elif isinstance(block, Preformatted):
             lines += ["```", block.text.rstrip(), "```", ""]
     return "\n".join(lines)
@@ -128,7 +138,7 @@ def to_html(blocks: list[Block], title: str) -> str:
             css = f" class='{block.css_class}'" if block.css_class else ""
             parts.append(f"<table{css}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(block, Image):
-            data = base64.b64encode(block.path.read_bytes()).decode("ascii")
+            data = base64.b64encode(block.data or block.path.read_bytes()).decode("ascii")
             parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(block.alt or block.caption)}'>"
                          f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
         elif isinstance(block, Preformatted):
@@ -137,10 +147,14 @@ def to_html(blocks: list[Block], title: str) -> str:
     return "".join(parts)
 
 
-def write_document(blocks: list[Block], out_dir: Path, title: str, stem: str = "report") -> tuple[Path, Path]:
-    """Write ``<stem>.md`` and ``<stem>.html`` into ``out_dir``; return both paths."""
+def write_document(blocks: list[Block], out_dir: Path, title: str, stem: str = "report",
+                   extra: dict[str, str | bytes] | None = None) -> tuple[Path, Path]:
+    """Write ``<stem>.md``, ``<stem>.html``, the figures and ``extra`` files into ``out_dir``, all or none."""
     out_dir.mkdir(parents=True, exist_ok=True)
     markdown, page = out_dir / f"{stem}.md", out_dir / f"{stem}.html"
-    markdown.write_text(to_markdown(blocks, title), encoding="utf-8")
-    page.write_text(to_html(blocks, title), encoding="utf-8")
+    files: dict[Path, str | bytes] = {out_dir / block.path.name: block.data for block in blocks
+                                      if isinstance(block, Image) and block.data}
+    files.update({markdown: to_markdown(blocks, title), page: to_html(blocks, title)})
+    files.update({out_dir / name: content for name, content in (extra or {}).items()})
+    write_files_atomic(files)
     return markdown, page

@@ -1,11 +1,12 @@
 """Report figures with matplotlib: confusion matrix and reliability diagram.
 
-Usage: ``plot_confusion_matrix(matrix, Path("cm.png"), "dev")``.
+Each returns the PNG as bytes; the report writes every file at once (atomically). Usage:
+``png = plot_confusion_matrix(matrix, "dev", STANCE.labels)``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +18,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def to_png(figure: Any) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
 
-def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str, labels: Sequence[str]) -> Path:
+
+def plot_confusion_matrix(matrix: list[list[int]], title: str, labels: Sequence[str]) -> bytes:
     """Counts with row-normalised shading (recall per gold class), gold on rows, predicted on columns."""
     counts = np.asarray(matrix)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -35,12 +43,10 @@ def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str, label
     axis.set_ylabel("gold label")
     axis.set_title(f"Confusion matrix: {title}", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return to_png(figure)
 
 
-def plot_reliability(curves: dict[str, dict[str, Any]], path: Path, title: str) -> Path:
+def plot_reliability(curves: dict[str, dict[str, Any]], title: str) -> bytes:
     """Accuracy against mean confidence per confidence bin, one line per calibration; diagonal = perfect."""
     figure, axis = plt.subplots(figsize=(4.8, 5.0), dpi=110)
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
@@ -60,6 +66,4 @@ def plot_reliability(curves: dict[str, dict[str, Any]], path: Path, title: str) 
     # Below the axes: inside, the legend hid the points of the high-confidence bins.
     axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8, ncol=1, frameon=False)
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return to_png(figure)

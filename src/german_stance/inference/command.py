@@ -107,11 +107,11 @@ def predict_command(args: argparse.Namespace) -> int:
                 articles, sentences, failed = label_all(classifier, args, streams[0],
                                                         streams[1] if extra else None, fmt)
                 if not articles:
-                    raise NothingRead
+                    raise NothingRead(failed)
         else:
             articles, sentences, failed = label_all(classifier, args, sys.stdout, None, fmt)
-    except NothingRead:
-        articles, sentences, failed = 0, 0, 1
+    except NothingRead as nothing:
+        articles, sentences, failed = 0, 0, nothing.args[0]
     except BrokenPipeError:
         # `... | head`: the reader left; silence the flush at exit and stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -123,10 +123,10 @@ def predict_command(args: argparse.Namespace) -> int:
                     f" and {extra}" if extra else "")
     if fmt in ("csv", "jsonl") and not args.output and articles:
         logger.info("article summaries are written with --output FILE (to FILE.summary.%s)", fmt)
-    if failed:
-        logger.warning("%d input entr%s could not be read (see above)", failed, "y" if failed == 1 else "ies")
+    # One bad entry has said so in its own line; several get one count line, so a fault reads as one line.
+    if failed > 1:
+        logger.warning("%d input entries could not be read (see above)%s", failed,
+                       "; nothing was written" if args.output and not articles else "")
     if not articles:
-        if args.output:
-            logger.warning("nothing was written: no article could be read")
         return 2
     return 1 if failed else 0
