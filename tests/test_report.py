@@ -116,3 +116,12 @@ def test_report_renders_in_headless_chromium(trained_run: Path, toy_data: dict, 
     # The confusion matrix's blue shading is only there if the embedded PNG rendered.
     blues = sum(count for count, (r, g, b) in colours if b > 120 and b - r > 60 and b - g > 20)
     assert blues > 500
+
+
+def test_markdown_report_escapes_html_from_the_data() -> None:
+    from german_stance.evaluation.document import Heading, Paragraph, Table, to_markdown
+
+    markdown = to_markdown([Heading("<b>x</b>"), Paragraph("a <img src=x onerror=alert(1)> & b"),
+                            Table(["text"], [["<script>alert(1)</script> | pipe"]])], "T <i>")
+    assert "<" not in markdown and "&lt;script&gt;alert(1)&lt;/script&gt; \\| pipe" in markdown
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; b" in markdown

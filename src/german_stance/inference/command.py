@@ -41,8 +41,8 @@ def check_output_against_inputs(output: Path, inputs: list[str]) -> None:
             continue
         source = Path(name).resolve()
         if target == source:
-            raise ValueError(f"expected --output to differ from the inputs, found {output} as both; "
-                             "write to another file")
+            raise ValueError(f"expected --output (and its summary file) to differ from the inputs, found {output} "
+                             "as both; write to another file")
         if source.is_dir() and source in target.parents:
             raise ValueError(f"expected --output outside the input folder {name}, found {output} inside it "
                              "(it would be read as an article next time); write elsewhere")
@@ -90,7 +90,9 @@ def predict_command(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     fmt = resolve_format(args.format, args.output, sys.stdout.isatty())
     if args.output:
-        check_output_against_inputs(Path(args.output), args.inputs or [])
+        extra_path = summary_path(args.output, fmt)
+        for target in (Path(args.output), *([extra_path] if extra_path else [])):
+            check_output_against_inputs(target, args.inputs or [])
     # The model comes first: a wrong --model fails fast, before any input (or standard input) is read.
     classifier = StanceClassifier.from_run(args.model, device=args.device, max_batch=args.batch_size)
     if classifier.run.legacy:

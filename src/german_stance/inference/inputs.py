@@ -200,7 +200,7 @@ def check_bytes(data: bytes, where: str) -> None:
     """Raise unless ``data`` looks like non-empty text (no NUL bytes)."""
     if not data.strip():
         raise InputError(f"{where}: expected article text, found an empty file; add text or leave it out")
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data:
         encoding = wide_encoding(data)
         if encoding:
             raise InputError(f"{where}: expected UTF-8 text, found what looks like {encoding.upper()} without a "
