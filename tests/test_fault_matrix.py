@@ -498,3 +498,36 @@ def test_fault(case: Case, shared_run: Path, tmp_path: Path, capsys, caplog, mon
     assert snapshot(shared_run) == run_before
     if case.check:
         case.check(work)
+
+
+def test_real_processes_second_writer_and_ctrl_c(shared_run: Path, tmp_path: Path) -> None:
+    """Two real processes on one output: the second fails at once; Ctrl-C stops the first; the old file survives."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import REPO
+
+    article = put(tmp_path / "long.txt", ARTICLE * 30_000)  # long enough to be still running at the Ctrl-C
+    output = put(tmp_path / "out.jsonl", "earlier results\n")
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    command = [sys.executable, "-m", "german_stance", "--quiet", *predict(shared_run, article, "-o", output)]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment)
+    try:
+        lock = tmp_path / ".out.jsonl.lock"
+        deadline = time.monotonic() + 180
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert lock.exists(), "the first process never started writing"
+        second = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+        assert second.returncode == 2 and "another german-stance process" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1 and "Traceback" not in second.stderr
+        first.send_signal(signal.SIGINT)
+        _, stderr = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert output.read_text(encoding="utf-8") == "earlier results\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["long.txt", "out.jsonl"]

@@ -13,10 +13,51 @@ import contextlib
 import errno
 import fcntl
 import os
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+
+_INTERRUPTED = threading.Event()
+
+
+def on_interrupt(signum: int, frame: Any) -> None:
+    """SIGINT handler: remember the Ctrl-C, then raise ``KeyboardInterrupt`` as Python's own handler does."""
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def catch_interrupts() -> Any:
+    """Route Ctrl-C through ``on_interrupt`` (main thread only), with no earlier Ctrl-C remembered; return the old
+    handler for ``signal.signal`` to restore."""
+    _INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if getattr(sys.unraisablehook, "__name__", "") != "quiet_interrupts":
+        sys.unraisablehook = quiet_interrupts(sys.unraisablehook)
+    return signal.signal(signal.SIGINT, on_interrupt)
+
+
+def quiet_interrupts(hook: Any) -> Any:
+    """An unraisable-exception hook that drops a remembered Ctrl-C (no traceback) and passes on everything else."""
+    def quiet_interrupts(unraisable: Any) -> None:
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and _INTERRUPTED.is_set()):
+            hook(unraisable)
+    return quiet_interrupts
+
+
+def check_interrupt() -> None:
+    """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed, even if its first exception was swallowed.
+
+    Python drops an exception raised inside a finaliser (``__del__``) with a printed note, so a Ctrl-C that lands
+    there would otherwise be lost and the run would finish and replace the outputs.
+    """
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def check_target(path: Path) -> None:
@@ -81,10 +122,12 @@ def atomic_outputs(paths: Sequence[Path], newline: str = "", binary: bool = Fals
                 streams.append(os.fdopen(descriptor, "wb") if binary
                                else os.fdopen(descriptor, "w", encoding="utf-8", newline=newline))
             yield streams
+            check_interrupt()  # a Ctrl-C during the work never commits its outputs
             for stream in streams:
                 stream.flush()
                 os.fsync(stream.fileno())
                 stream.close()
+            check_interrupt()
             for temporary, path in zip(temporaries, paths):
                 os.replace(temporary, path)
         finally:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from ..files import atomic_outputs
+from ..files import atomic_outputs, check_interrupt
 from .classifier import StanceClassifier
 from .inputs import InputError, iter_entries
 from .pipeline import SummaryTally, label_article
@@ -74,6 +74,7 @@ def label_all(classifier: StanceClassifier, args: argparse.Namespace, stream: Te
             writer.start(article)
             tally = SummaryTally(classifier.tasks)
             for records in label_article(classifier, article):
+                check_interrupt()
                 writer.write(records)
                 tally.add(records)
                 sentences += len(records)
