@@ -125,10 +125,12 @@ def measure(model: Path, path: Path, device: str, max_seconds: float) -> dict[st
     first = state["first"]
     at_first = max((value for t, value in samples if first is not None and t <= first), default=None)
     late = [value for t, value in samples if t >= seconds / 2]
+    # RSS at each tenth of the run: a flat series means bounded memory, a rising one a leak.
+    series = [round(max((value for t, value in samples if t <= seconds * tenth / 10), default=0)) for tenth in range(1, 11)]
     return {"seconds": round(seconds, 1), "first_output_s": None if first is None else round(float(first), 1),
             "sentences": state["lines"], "peak_rss_mib": round(peak), "rss_at_first_output_mib":
             None if at_first is None else round(at_first), "rss_second_half_max_mib": round(max(late)) if late else None,
-            "finished": not stopped, "exit_code": process.returncode,
+            "finished": not stopped, "exit_code": process.returncode, "rss_by_tenth_mib": series,
             "stderr": (process.stderr.read().decode("utf-8", "replace").strip().splitlines() or [""])[-1][:200]}  # type: ignore[union-attr]
 
 
@@ -153,9 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(f"| {args.model} | {name} | {path.stat().st_size / 1e6:.1f} | {result['first_output_s']} | "
                         f"{result['peak_rss_mib']} | {result['rss_at_first_output_mib']} | "
                         f"{result['rss_second_half_max_mib']} | {result['sentences']} | {result['seconds']} | "
-                        f"{'yes' if result['finished'] else 'stopped (Ctrl-C)'} | {result['exit_code']} |")
+                        f"{'yes' if result['finished'] else 'stopped (Ctrl-C)'} | {result['exit_code']} | "
+                        f"{' '.join(map(str, result['rss_by_tenth_mib']))} |")
     header = ("| model | file | MB | first output s | peak RSS MiB | RSS at first output MiB | RSS max, 2nd half MiB | "
-              "sentences out | seconds | finished | exit |\n|---|---|---|---|---|---|---|---|---|---|---|")
+              "sentences out | seconds | finished | exit | RSS MiB at each tenth of the run |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     text = (f"\n## {args.model}, {args.megabytes:g} MB, {time.strftime('%Y-%m-%d')}\n\n"
             f"`python benchmarks/predict_memory.py --model {args.model} --megabytes {args.megabytes:g} "

@@ -396,3 +396,8 @@ def test_existing_output_is_left_intact_when_nothing_can_be_read(run_dir: Path, 
     write(tmp_path / "good.txt", ARTICLE)
     assert predict(capsys, run_dir, str(tmp_path / "good.txt"), "-o", str(output))[0] == 0
     assert "<html" in output.read_text(encoding="utf-8").lower()
+
+
+def test_first_chunks_are_small_so_output_starts_early() -> None:
+    assert [len(chunk) for chunk in pipeline.iter_chunks(map(str, range(1000)), 300, 64)] == [64, 128, 256, 300, 252]
+    assert [len(chunk) for chunk in pipeline.iter_chunks(map(str, range(12)), 5)] == [5, 5, 2]
