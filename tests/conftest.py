@@ -47,7 +47,10 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     words = sorted({word.strip(".,„“").lower() for *_, text in TOY_ROWS for word in text.split()})
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *list("abcdefghijklmnopqrstuvwxyzäöüß"), *words]
     (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    # transformers 5 takes the vocabulary as ``vocab``; the old ``vocab_file`` keyword is ignored and gives an
+    # empty five-token tokenizer that maps every word to [UNK].
+    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True)
+    assert len(tokenizer) > 50, "the tiny tokenizer lost its vocabulary"
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=37, num_labels=3, max_position_embeddings=128)
     BertForSequenceClassification(config).save_pretrained(folder)

@@ -419,3 +419,8 @@ def test_labelled_jsonl_points_to_evaluate(run_dir: Path, tmp_path: Path, capsys
     code, out, err = predict(capsys, run_dir, str(labelled))
     assert code == 2 and out == ""
     assert "found labelled sentences" in err and f"german-stance evaluate --model RUN --data {labelled}" in err
+
+
+def test_first_chunks_are_small_so_output_starts_early() -> None:
+    assert [len(chunk) for chunk in pipeline.iter_chunks(map(str, range(1000)), 300, 64)] == [64, 128, 256, 300, 252]
+    assert [len(chunk) for chunk in pipeline.iter_chunks(map(str, range(12)), 5)] == [5, 5, 2]

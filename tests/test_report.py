@@ -118,3 +118,25 @@ def test_report_renders_in_headless_chromium(trained_run: Path, toy_data: dict, 
     # The confusion matrix's blue shading is only there if the embedded PNG rendered.
     blues = sum(count for count, (r, g, b) in colours if b > 120 and b - r > 60 and b - g > 20)
     assert blues > 500
+
+
+def test_markdown_report_escapes_html_from_the_data() -> None:
+    from german_stance.evaluation.document import Heading, Paragraph, Table, to_markdown
+
+    markdown = to_markdown([Heading("<b>x</b>"), Paragraph("a <img src=x onerror=alert(1)> & b"),
+                            Table(["text"], [["<script>alert(1)</script> | pipe"]])], "T <i>")
+    assert "<" not in markdown and "&lt;script&gt;alert(1)&lt;/script&gt; \\| pipe" in markdown
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; b" in markdown
+
+
+def test_coverage_curve_stores_none_where_nothing_is_covered() -> None:
+    import numpy as np
+
+    from german_stance.evaluation.plots import coverage_curve, plot_coverage
+
+    # Every top probability is 0.5: thresholds above it cover no sentence.
+    points = coverage_curve(np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3]]), np.array([0, 2]))
+    assert points[0] == {"threshold": 0.35, "coverage": 1.0, "accuracy": 0.5}
+    assert points[-1]["coverage"] == 0.0 and points[-1]["accuracy"] is None
+    json.dumps(points, allow_nan=False)  # metrics.json stays valid JSON (NaN is not)
+    assert plot_coverage(points, "toy").startswith(b"\x89PNG")

@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     quiet, verbose, debug = (getattr(args, name, False) for name in ("quiet", "verbose", "debug"))
     configure_logging(quiet, verbose)
+    from .files import catch_interrupts
+
+    previous = catch_interrupts()
     try:
         if args.command == "train":
             return run_train(args, extra, verbose)
@@ -228,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"german-stance {args.command}: error: {describe_error(error)}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":

@@ -162,7 +162,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"expected a YAML config at {path}, found no file; see configs/ for examples")
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            where = getattr(error, "problem_mark", None)
+            line = f" (line {where.line + 1})" if where is not None else ""
+            raise ValueError(f"expected a YAML mapping of key: value in {path}, found text that is not valid YAML"
+                             f"{line}; fix it (see configs/ for examples)") from None
         if not isinstance(loaded, dict):
             raise ValueError(f"expected a mapping of key: value in {path}, found {type(loaded).__name__}")
         _check_keys(loaded, str(path))

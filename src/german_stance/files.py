@@ -13,10 +13,51 @@ import contextlib
 import errno
 import fcntl
 import os
+import signal
+import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any
+
+
+_INTERRUPTED = threading.Event()
+
+
+def on_interrupt(signum: int, frame: Any) -> None:
+    """SIGINT handler: remember the Ctrl-C, then raise ``KeyboardInterrupt`` as Python's own handler does."""
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def catch_interrupts() -> Any:
+    """Route Ctrl-C through ``on_interrupt`` (main thread only), with no earlier Ctrl-C remembered; return the old
+    handler for ``signal.signal`` to restore."""
+    _INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if getattr(sys.unraisablehook, "__name__", "") != "quiet_interrupts":
+        sys.unraisablehook = quiet_interrupts(sys.unraisablehook)
+    return signal.signal(signal.SIGINT, on_interrupt)
+
+
+def quiet_interrupts(hook: Any) -> Any:
+    """An unraisable-exception hook that drops a remembered Ctrl-C (no traceback) and passes on everything else."""
+    def quiet_interrupts(unraisable: Any) -> None:
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and _INTERRUPTED.is_set()):
+            hook(unraisable)
+    return quiet_interrupts
+
+
+def check_interrupt() -> None:
+    """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed, even if its first exception was swallowed.
+
+    Python drops an exception raised inside a finaliser (``__del__``) with a printed note, so a Ctrl-C that lands
+    there would otherwise be lost and the run would finish and replace the outputs.
+    """
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def check_target(path: Path) -> None:
@@ -30,6 +71,16 @@ def check_target(path: Path) -> None:
     if not os.access(path.parent, os.W_OK):
         raise PermissionError(f"expected a writable folder for the output {path}, found {path.parent} read-only; "
                               "write elsewhere or fix its permissions")
+
+
+def file_mode(path: Path) -> int:
+    """The permissions the output gets: those of the file it replaces, else what ``open`` would give (umask)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -54,25 +105,29 @@ def locked(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def atomic_outputs(paths: Sequence[Path], newline: str = "") -> Iterator[list[TextIO]]:
-    """Text streams to temporary files beside ``paths``; all are renamed into place only if the block succeeds."""
+def atomic_outputs(paths: Sequence[Path], newline: str = "", binary: bool = False) -> Iterator[list[Any]]:
+    """Streams to temporary files beside ``paths``; all are renamed into place only if the block succeeds."""
     for path in paths:
         check_target(path)
     with contextlib.ExitStack() as stack:
         for path in paths:
             stack.enter_context(locked(path))
         temporaries: list[Path] = []
-        streams: list[TextIO] = []
+        streams: list[Any] = []
         try:
             for path in paths:
                 descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
                 temporaries.append(Path(name))
-                streams.append(os.fdopen(descriptor, "w", encoding="utf-8", newline=newline))
+                os.fchmod(descriptor, file_mode(path))
+                streams.append(os.fdopen(descriptor, "wb") if binary
+                               else os.fdopen(descriptor, "w", encoding="utf-8", newline=newline))
             yield streams
+            check_interrupt()  # a Ctrl-C during the work never commits its outputs
             for stream in streams:
                 stream.flush()
                 os.fsync(stream.fileno())
                 stream.close()
+            check_interrupt()
             for temporary, path in zip(temporaries, paths):
                 os.replace(temporary, path)
         finally:
@@ -93,13 +148,30 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (figures)."""
-    check_target(path)
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(name, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+    write_files_atomic({path: data})
     return path
+
+
+def write_files_atomic(files: Mapping[Path, str | bytes]) -> list[Path]:
+    """Write every file or none: all go to temporary files first and are renamed into place at the end."""
+    paths = list(files)
+    with atomic_outputs(paths, binary=True) as streams:
+        for stream, path in zip(streams, paths):
+            data = files[path]
+            stream.write(data.encode("utf-8") if isinstance(data, str) else data)
+    return paths
+
+
+def check_out_folder(folder: Path, option: str = "--out") -> None:
+    """Refuse, before any slow work, an output folder that is a file or cannot be created or written."""
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"expected a folder for {option}, found the file {folder}; choose a folder name")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(f"expected a folder path for {option}, found the file {existing} on the way to "
+                                 f"{folder}; choose another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"expected a writable folder for {option}, found {existing} read-only; write elsewhere "
+                              "or fix its permissions")

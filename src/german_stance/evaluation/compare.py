@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import read_sentences
-from ..files import write_text_atomic
+from ..files import check_out_folder
 from ..inference.classifier import StanceClassifier
 from .baselines import build_baselines
 from .document import Block, Heading, Paragraph, Table, write_document
@@ -63,6 +63,7 @@ def cell(metrics_list: list[dict[str, Any]], key: str, labels: Any) -> str:
 def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resamples: int = 1000) -> dict[str, Any]:
     """Score every setup and the baselines on every data file; write one table per task and the paired differences."""
     setups = parse_setups(specs)
+    check_out_folder(out_dir)  # before any model is loaded
     loaded = {name: load_setup(paths) for name, paths in setups.items()}
     tasks = {task.name: task for runs in loaded.values() for task in runs[0].tasks}
     # results[task][system][file] = list of metrics (one per run); predictions[task][system][file] = (gold, predicted)
@@ -108,9 +109,9 @@ def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resa
         blocks += paired_blocks(task_name, len(task.labels), predictions[task_name], list(setups), data_files, n_resamples)
     blocks.append(Paragraph("Setups: " + "; ".join(f"{name} = {', '.join(map(str, paths))}"
                                                    for name, paths in setups.items()), note=True))
-    write_document(blocks, out_dir, "Comparison of runs", stem="comparison")
     summary = {"setups": {name: [str(p) for p in paths] for name, paths in setups.items()}, "results": results}
-    write_text_atomic(out_dir / "comparison.json", json.dumps(summary, indent=2, default=str))
+    write_document(blocks, out_dir, "Comparison of runs", stem="comparison",
+                   extra={"comparison.json": json.dumps(summary, indent=2, default=str)})
     logger.info("comparison written to %s", out_dir / "comparison.md")
     return summary
 

@@ -3,7 +3,9 @@
 Reports are built once as a list of blocks and written in both formats, so the two never disagree. Both get a
 table of contents (level-2 and level-3 headings, same anchors in both); the HTML page has a phone layout (wide
 tables scroll inside their box, never the page) and a print stylesheet (A4, wrapping cells, repeated table heads).
-Usage: ``write_document(blocks, Path("report"), "Evaluation report")`` writes ``report.md`` and ``report.html``.
+Usage: ``write_document(blocks, Path("report"), "Evaluation report")`` writes ``report.md``, ``report.html`` and the
+figures, together with any ``extra`` files, all or none (temporary files renamed into place at the end).
+Text from the data is escaped in both formats: a sentence holding ``<script>`` stays text.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..files import write_files_atomic
 
 
 @dataclass
@@ -54,11 +58,12 @@ class Table:
 
 @dataclass
 class Image:
-    """A PNG written next to the report and embedded (base64) in the HTML."""
+    """A PNG written next to the report (as ``path``'s name) and embedded (base64) in the HTML."""
 
     path: Path
     caption: str
     alt: str = ""
+    data: bytes = b""  # the PNG; empty: read from ``path``
 
 
 @dataclass
@@ -128,16 +133,21 @@ def first_heading(blocks: list[Block]) -> int:
     return next((index for index, block in enumerate(blocks) if isinstance(block, Heading)), len(blocks))
 
 
+def _md_text(text: str) -> str:
+    """Escape text for Markdown: HTML in the data (Markdown renders raw HTML) stays visible text."""
+    return html.escape(text, quote=False)
+
+
 def _md_cell(cell: Cell) -> str:
     """Escape a table cell for Markdown; URL links keep their target (Markdown has no row anchors)."""
     if isinstance(cell, Link):
         return _md_cell(cell.text) if cell.href.startswith("#") else f"[{_md_cell(cell.text)}]({cell.href})"
-    return cell.replace("|", "\\|").replace("\n", " ")
+    return _md_text(cell).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(blocks: list[Block], title: str) -> str:
     """Render blocks as GitHub-flavoured Markdown (images as relative links), with a table of contents."""
-    lines = [f"# {title}", ""]
+    lines = [f"# {_md_text(title)}", ""]
     ids = heading_ids(blocks)
     entries = toc_entries(blocks, ids)
     start = first_heading(blocks)
@@ -146,16 +156,16 @@ def to_markdown(blocks: list[Block], title: str) -> str:
             lines += ["**Contents**", ""] + [f"{'  ' * (level - 2)}- [{_md_cell(text)}](#{anchor})"
                                              for level, text, anchor in entries] + [""]
         if isinstance(block, Heading):
-            lines += [f"{'#' * block.level} {block.text}", ""]
+            lines += [f"{'#' * block.level} {_md_text(block.text)}", ""]
         elif isinstance(block, Paragraph):
-            lines += [f"_{block.text}_" if block.note else block.text, ""]
+            lines += [f"_{_md_text(block.text)}_" if block.note else _md_text(block.text), ""]
         elif isinstance(block, Table):
             lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
             lines.append("|" + "|".join("---" for _ in block.headers) + "|")
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
             lines.append("")
         elif isinstance(block, Image):
-            lines += [f"![{block.alt or block.caption}]({block.path.name})", "", f"*{block.caption}*", ""]
+            lines += [f"![{_md_cell(block.alt or block.caption)}]({block.path.name})", "", f"*{_md_text(block.caption)}*", ""]
         elif isinstance(block, Preformatted):
             lines += ["```", block.text.rstrip(), "```", ""]
     return "\n".join(lines)
@@ -222,7 +232,7 @@ def to_html(blocks: list[Block], title: str) -> str:
             css = f" class='{block.css_class}'" if block.css_class else ""
             parts.append(f"<div class='wide'><table{css}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
         elif isinstance(block, Image):
-            data = base64.b64encode(block.path.read_bytes()).decode("ascii")
+            data = base64.b64encode(block.data or block.path.read_bytes()).decode("ascii")
             parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(block.alt or block.caption)}'>"
                          f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
         elif isinstance(block, Preformatted):
@@ -231,10 +241,14 @@ def to_html(blocks: list[Block], title: str) -> str:
     return "".join(parts)
 
 
-def write_document(blocks: list[Block], out_dir: Path, title: str, stem: str = "report") -> tuple[Path, Path]:
-    """Write ``<stem>.md`` and ``<stem>.html`` into ``out_dir``; return both paths."""
+def write_document(blocks: list[Block], out_dir: Path, title: str, stem: str = "report",
+                   extra: dict[str, str | bytes] | None = None) -> tuple[Path, Path]:
+    """Write ``<stem>.md``, ``<stem>.html``, the figures and ``extra`` files into ``out_dir``, all or none."""
     out_dir.mkdir(parents=True, exist_ok=True)
     markdown, page = out_dir / f"{stem}.md", out_dir / f"{stem}.html"
-    markdown.write_text(to_markdown(blocks, title), encoding="utf-8")
-    page.write_text(to_html(blocks, title), encoding="utf-8")
+    files: dict[Path, str | bytes] = {out_dir / block.path.name: block.data for block in blocks
+                                      if isinstance(block, Image) and block.data}
+    files.update({markdown: to_markdown(blocks, title), page: to_html(blocks, title)})
+    files.update({out_dir / name: content for name, content in (extra or {}).items()})
+    write_files_atomic(files)
     return markdown, page

@@ -1,11 +1,12 @@
-"""Report figures with matplotlib: confusion matrix and reliability diagram.
+"""Report figures with matplotlib: confusion matrix, reliability diagram and coverage curve.
 
-Usage: ``plot_confusion_matrix(matrix, Path("cm.png"), "dev")``.
+Each returns the PNG as bytes; the report writes every file at once (atomically). Usage:
+``png = plot_confusion_matrix(matrix, "dev", STANCE.labels)``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +18,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def to_png(figure: Any) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
 
-def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str, labels: Sequence[str]) -> Path:
+
+def plot_confusion_matrix(matrix: list[list[int]], title: str, labels: Sequence[str]) -> bytes:
     """Counts with row-normalised shading (recall per gold class), gold on rows, predicted on columns."""
     counts = np.asarray(matrix)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -35,12 +43,10 @@ def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str, label
     axis.set_ylabel("gold label")
     axis.set_title(f"Confusion matrix: {title}", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return to_png(figure)
 
 
-def plot_reliability(curves: dict[str, dict[str, Any]], path: Path, title: str) -> Path:
+def plot_reliability(curves: dict[str, dict[str, Any]], title: str) -> bytes:
     """Accuracy against mean confidence per confidence bin, one line per calibration; diagonal = perfect."""
     figure, axis = plt.subplots(figsize=(4.8, 5.0), dpi=110)
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
@@ -60,24 +66,26 @@ def plot_reliability(curves: dict[str, dict[str, Any]], path: Path, title: str) 
     # Below the axes: inside, the legend hid the points of the high-confidence bins.
     axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8, ncol=1, frameon=False)
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return to_png(figure)
 
 
-def coverage_curve(probabilities: np.ndarray, y_true: np.ndarray) -> list[dict[str, float]]:
-    """Coverage and accuracy on the covered sentences for each ``--min-confidence`` threshold from 0.35 to 0.95."""
+def coverage_curve(probabilities: np.ndarray, y_true: np.ndarray) -> list[dict[str, float | None]]:
+    """Coverage and accuracy on the covered sentences for each ``--min-confidence`` threshold from 0.35 to 0.95.
+
+    Accuracy is None (not NaN, which is no valid JSON in metrics.json) where no sentence is covered.
+    """
     confidence, correct = probabilities.max(axis=1), probabilities.argmax(axis=1) == y_true
     points = []
     for threshold in np.round(np.arange(0.35, 0.951, 0.05), 2):
         kept = confidence >= threshold
         points.append({"threshold": float(threshold), "coverage": float(kept.mean()),
-                       "accuracy": float(correct[kept].mean()) if kept.any() else float("nan")})
+                       "accuracy": float(correct[kept].mean()) if kept.any() else None})
     return points
 
 
-def plot_coverage(points: list[dict[str, float]], path: Path, title: str) -> Path:
+def plot_coverage(points: list[dict[str, float | None]], title: str) -> bytes:
     """Accuracy on the labelled sentences against the share labelled, as the abstain threshold rises."""
+    points = [point for point in points if point["accuracy"] is not None]  # nothing covered: no point to draw
     figure, axis = plt.subplots(figsize=(4.8, 4.2), dpi=110)
     axis.plot([p["coverage"] for p in points], [p["accuracy"] for p in points], marker="o")
     for point in points[::2]:
@@ -88,6 +96,4 @@ def plot_coverage(points: list[dict[str, float]], path: Path, title: str) -> Pat
     axis.set_ylabel("accuracy on the labelled sentences")
     axis.set_title(f"Abstaining below --min-confidence: {title}", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return to_png(figure)

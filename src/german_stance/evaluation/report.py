@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from ..data import read_sentences
-from ..files import write_text_atomic
+from ..files import check_out_folder
 from ..inference.classifier import StanceClassifier
 from ..inference.progress import progress_bar
 from .baselines import STANCE_TO_SENTIMENT, build_baselines
 from .document import Block, Heading, Image, Paragraph, Preformatted, Table, write_document
 from .plots import coverage_curve, plot_confusion_matrix, plot_coverage, plot_reliability
-from .scoring import FileScores, file_sha256, format_scores, score_file, write_metrics
+from .scoring import FileScores, file_sha256, format_scores, metrics_text, score_file
 from .sections import (MAX_ERRORS_SHOWN, MIN_SOURCE_SENTENCES, calibration_paragraph, confusion_table, cross_table,
                        errors_table, headline_table, per_class_table, score_baselines, score_predictions, seed_summary,
                        source_table)
@@ -48,7 +48,7 @@ def mapping_baselines(scores: dict[str, FileScores], n_resamples: int) -> dict[s
 
 
 def task_blocks(name: str, scores: FileScores, all_scores: list[FileScores], baselines: dict[str, Any],
-                calibration: dict[str, Any] | None, out_dir: Path) -> tuple[list[Block], dict[str, Any]]:
+                calibration: dict[str, Any] | None) -> tuple[list[Block], dict[str, Any]]:
     """Every section of one task on one file, and its metrics.json entry."""
     task, stem = scores.task, scores.name
     seeds = seed_summary([s.metrics for s in all_scores], task.labels) if len(all_scores) > 1 else None
@@ -56,11 +56,13 @@ def task_blocks(name: str, scores: FileScores, all_scores: list[FileScores], bas
     if calibration and calibration.get("applied"):
         curves[f"temperature {calibration['temperature']:.2f}"] = scores.metrics["calibration_applied"]
     prefix = f"{stem}_{task.name}"
-    cm_png = plot_confusion_matrix(scores.metrics["confusion_matrix"], out_dir / f"{prefix}_confusion.png",
-                                   f"{task.name}, {stem}", task.labels)
-    rel_png = plot_reliability(curves, out_dir / f"{prefix}_reliability.png", f"{task.name}, {stem}")
+    cm_png = Path(f"{prefix}_confusion.png")
+    rel_png = Path(f"{prefix}_reliability.png")
+    cov_png = Path(f"{prefix}_coverage.png")
+    cm_data = plot_confusion_matrix(scores.metrics["confusion_matrix"], f"{task.name}, {stem}", task.labels)
+    rel_data = plot_reliability(curves, f"{task.name}, {stem}")
     coverage = coverage_curve(scores.probabilities, scores.y_true)
-    cov_png = plot_coverage(coverage, out_dir / f"{prefix}_coverage.png", f"{task.name}, {stem}")
+    cov_data = plot_coverage(coverage, f"{task.name}, {stem}")
     errors, n_errors = errors_table(scores)
     blocks: list[Block] = [
         Heading(f"{stem}: {task.name}", 3), headline_table(name, scores.metrics, seeds, baselines, task)]
@@ -71,15 +73,18 @@ def task_blocks(name: str, scores: FileScores, all_scores: list[FileScores], bas
     blocks += [Heading(f"{task.name}: per class", 4), per_class_table(scores.metrics),
                Heading(f"{task.name}: confusion matrix", 4), confusion_table(scores.metrics["confusion_matrix"], task.labels),
                Image(cm_png, f"Confusion matrix of {name} ({task.name}) on {stem}: rows are gold labels, columns "
-                             "predictions; each cell shows the count and the share of its gold row."),
+                             "predictions; each cell shows the count and the share of its gold row.", data=cm_data),
                Heading(f"{task.name}: calibration", 4), calibration_paragraph(scores.metrics, calibration),
                Image(rel_png, f"Reliability diagram of {name} ({task.name}) on {stem}: accuracy against mean confidence "
-                              "per confidence bin (n = sentences in the bin); points below the diagonal are over-confident."),
+                              "per confidence bin (n = sentences in the bin); points below the diagonal are over-confident.",
+                     data=rel_data),
                Heading(f"{task.name}: coverage and accuracy when abstaining", 4),
                Table(["--min-confidence", "coverage", "accuracy on the rest"],
-                     [[f"{p['threshold']:.2f}", f"{p['coverage']:.3f}", f"{p['accuracy']:.3f}"] for p in coverage[::2]]),
+                     [[f"{p['threshold']:.2f}", f"{p['coverage']:.3f}",
+                       "—" if p["accuracy"] is None else f"{p['accuracy']:.3f}"] for p in coverage[::2]]),
                Image(cov_png, f"{name} ({task.name}) on {stem}: with predict --min-confidence T, sentences below T are "
-                              "labelled 'uncertain'; the curve shows the share still labelled and their accuracy."),
+                              "labelled 'uncertain'; the curve shows the share still labelled and their accuracy.",
+                     data=cov_data),
                Heading(f"{task.name}: misclassified sentences ({n_errors}, most confident first"
                        + (f", showing {MAX_ERRORS_SHOWN}; all predictions are in predictions.csv" if n_errors > MAX_ERRORS_SHOWN
                           else "") + ")", 4), errors]
@@ -138,13 +143,11 @@ def provenance_blocks(classifier: StanceClassifier, run_dirs: list[Path]) -> lis
 def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n_resamples: int = 1000,
                   baselines: bool = True, seed: int = 0) -> dict[str, Any]:
     """Score runs (seeds of one setup) on each data file and write the report, metrics.json and predictions.csv."""
+    check_out_folder(out_dir)  # before the model is loaded: a wrong --out fails at once
     classifiers = [StanceClassifier.from_run(path) for path in run_dirs]
     primary = classifiers[0]
     # Read every file first: bad data fails before any slow work, and the bar knows its total.
     n_sentences = sum(len(read_sentences(path, tasks=primary.tasks[:1])) for path in data_files)
-    if out_dir.is_file():
-        raise FileExistsError(f"expected a folder for --out, found the file {out_dir}; choose a folder name")
-    out_dir.mkdir(parents=True, exist_ok=True)
     predictors: dict[str, dict[str, Any]] = {}
     train_file = Path(primary.run.config.train_file)
     if baselines and train_file.is_file():
@@ -180,7 +183,7 @@ def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n
                 if task_name == "sentiment":
                     baseline_metrics.update(mapping_baselines(scores, n_resamples))
                 task_blocks_, task_entry = task_blocks(name, task_scores, [run[task_name] for run in all_runs],
-                                                       baseline_metrics, primary.run.calibration.get(task_name), out_dir)
+                                                       baseline_metrics, primary.run.calibration.get(task_name))
                 blocks += task_blocks_
                 entry["tasks"][task_name] = task_entry
                 logger.info("%s", format_scores(path.stem, task_scores.metrics, task_scores.task))
@@ -193,9 +196,9 @@ def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n
                           "baselines": stance_entry.get("baselines")})
             payload["files"][path.stem] = entry
     blocks += provenance_blocks(primary, run_dirs)
-    write_document(blocks, out_dir, f"Evaluation report: {name}")
-    write_text_atomic(out_dir / "predictions.csv", predictions_csv(everything))
-    write_metrics(out_dir, payload)
+    # Every file at once, or none: a failure (disk full, Ctrl-C) leaves an earlier report whole.
+    write_document(blocks, out_dir, f"Evaluation report: {name}", extra={
+        "predictions.csv": predictions_csv(everything), "metrics.json": metrics_text(payload)})
     logger.info("report written to %s (report.md, report.html, metrics.json, predictions.csv)", out_dir)
     return payload
 

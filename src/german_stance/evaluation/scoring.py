@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from ..data import read_sentences, with_context
-from ..files import write_text_atomic
 from ..modeling.calibration import expected_calibration_error, softmax
 from ..tasks import Task
 from .metrics import bootstrap_intervals, compute_metrics
@@ -121,7 +120,6 @@ def format_scores(name: str, metrics: dict[str, Any], task: Task) -> str:
     return "\n".join(lines)
 
 
-def write_metrics(out_dir: Path, payload: dict[str, Any]) -> Path:
-    """Write ``metrics.json`` to ``out_dir`` atomically and return its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2, ensure_ascii=False))
+def metrics_text(payload: dict[str, Any]) -> str:
+    """The text of ``metrics.json``."""
+    return json.dumps(payload, indent=2, ensure_ascii=False)

@@ -23,6 +23,11 @@ from ..tasks import Task
 from .batching import DEFAULT_BATCH_TOKENS, DEFAULT_MAX_BATCH, bucket_batches
 
 
+# Words every German vocabulary knows (the tiny test vocabulary too): a probe that comes out all [UNK]
+# means the tokenizer is not the model's.
+PROBE_SENTENCE = "Kim dankte Putin für die Freundschaft."
+
+
 def as_sentences(texts: Any) -> list[str]:
     """A string is one sentence; a list or tuple of strings is a batch; anything else is a ``TypeError``."""
     if isinstance(texts, str):
@@ -89,10 +94,14 @@ class StanceClassifier:
             from ..modeling.onnx_run import load_onnx_run
 
             run, onnx_backend = load_onnx_run(path, variant)
-            return cls(run, backend=onnx_backend, **options)
+            classifier = cls(run, backend=onnx_backend, **options)
+            classifier.check_probe()
+            return classifier
         from ..modeling.loading import load_run
 
-        return cls(load_run(path, device=device), **options)
+        classifier = cls(load_run(path, device=device), **options)
+        classifier.check_probe()
+        return classifier
 
     from_pretrained = from_run
 
@@ -140,6 +149,26 @@ class StanceClassifier:
             result[task.name] = joined[:, start : start + len(task.labels)]
             start += len(task.labels)
         return result
+
+    def check_probe(self) -> None:
+        """Label one probe sentence: known tokens in, finite probabilities that sum to 1 out, or a clear error."""
+        tokenizer = self.run.tokenizer
+        unknown = getattr(tokenizer, "unk_token_id", None)  # the ONNX tokenizer file has no such attribute
+        if unknown is not None:
+            ids = tokenizer(PROBE_SENTENCE, add_special_tokens=False)["input_ids"]
+            if ids and all(i == unknown for i in ids):
+                raise ValueError(f"expected the tokenizer in {self.path / 'model'} to know German words, found "
+                                 "every word of a probe sentence unknown; copy the run folder again (model/tokenizer*)")
+        weights = getattr(self.backend, "path", self.path / "model" / "model.safetensors")
+        try:
+            probabilities = self.probabilities(self.logits([PROBE_SENTENCE]))
+        except ValueError as error:
+            raise ValueError(f"expected finite scores from {weights}, found NaN or infinity on a probe sentence; "
+                             "the weights are damaged: copy the run folder again or retrain it") from error
+        for name, values in probabilities.items():
+            if not np.isfinite(values).all() or abs(float(values.sum()) - 1) > 1e-3:
+                raise ValueError(f"expected {name} probabilities that sum to 1 from {self.path}, found {values[0]}; "
+                                 f"check calibration.json (temperatures) and {weights}, or retrain the run")
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Softmax per task with its temperature."""

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from ..files import atomic_outputs
+from ..files import atomic_outputs, check_interrupt
 from .classifier import StanceClassifier
 from .inputs import InputError, iter_entries
 from .pipeline import SummaryTally, label_article
@@ -41,8 +41,8 @@ def check_output_against_inputs(output: Path, inputs: list[str]) -> None:
             continue
         source = Path(name).resolve()
         if target == source:
-            raise ValueError(f"expected --output to differ from the inputs, found {output} as both; "
-                             "write to another file")
+            raise ValueError(f"expected --output (and its summary file) to differ from the inputs, found {output} "
+                             "as both; write to another file")
         if source.is_dir() and source in target.parents:
             raise ValueError(f"expected --output outside the input folder {name}, found {output} inside it "
                              "(it would be read as an article next time); write elsewhere")
@@ -74,6 +74,7 @@ def label_all(classifier: StanceClassifier, args: argparse.Namespace, stream: Te
             writer.start(article)
             tally = SummaryTally(classifier.tasks)
             for records in label_article(classifier, article):
+                check_interrupt()
                 writer.write(records)
                 tally.add(records)
                 sentences += len(records)
@@ -90,7 +91,9 @@ def predict_command(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     fmt = resolve_format(args.format, args.output, sys.stdout.isatty())
     if args.output:
-        check_output_against_inputs(Path(args.output), args.inputs or [])
+        extra_path = summary_path(args.output, fmt)
+        for target in (Path(args.output), *([extra_path] if extra_path else [])):
+            check_output_against_inputs(target, args.inputs or [])
     # The model comes first: a wrong --model fails fast, before any input (or standard input) is read.
     classifier = StanceClassifier.from_run(args.model, device=args.device, backend=getattr(args, "backend", "auto"),
                                            max_batch=args.batch_size,
@@ -109,11 +112,11 @@ def predict_command(args: argparse.Namespace) -> int:
                 articles, sentences, failed = label_all(classifier, args, streams[0],
                                                         streams[1] if extra else None, fmt)
                 if not articles:
-                    raise NothingRead
+                    raise NothingRead(failed)
         else:
             articles, sentences, failed = label_all(classifier, args, sys.stdout, None, fmt)
-    except NothingRead:
-        articles, sentences, failed = 0, 0, 1
+    except NothingRead as nothing:
+        articles, sentences, failed = 0, 0, nothing.args[0]
     except BrokenPipeError:
         # `... | head`: the reader left; silence the flush at exit and stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -125,10 +128,10 @@ def predict_command(args: argparse.Namespace) -> int:
                     f" and {extra}" if extra else "")
     if fmt in ("csv", "jsonl") and not args.output and articles:
         logger.info("article summaries are written with --output FILE (to FILE.summary.%s)", fmt)
-    if failed:
-        logger.warning("%d input entr%s could not be read (see above)", failed, "y" if failed == 1 else "ies")
+    # One bad entry has said so in its own line; several get one count line, so a fault reads as one line.
+    if failed > 1:
+        logger.warning("%d input entries could not be read (see above)%s", failed,
+                       "; nothing was written" if args.output and not articles else "")
     if not articles:
-        if args.output:
-            logger.warning("nothing was written: no article could be read")
         return 2
     return 1 if failed else 0

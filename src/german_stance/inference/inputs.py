@@ -13,22 +13,24 @@ file name without suffix.
 
 from __future__ import annotations
 
+import codecs
 import difflib
-import html
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
+from .extract import InputError, extract_html_text, html_title, strip_markdown
+
+__all__ = ["Article", "Entry", "InputError", "extract_html_text", "html_title", "iter_entries", "read_file",
+           "read_stream", "strip_markdown"]
+
 TEXT_SUFFIXES = (".txt", ".md", ".html", ".htm")
 SUFFIX_HINT = "a .txt, .md, .html or .htm file, a folder of them, a .jsonl of {id, text}, or - for standard input"
-
-
-class InputError(ValueError):
-    """A bad input entry; the message says what was expected, what was found and how to fix it."""
 
 
 class Article(NamedTuple):
@@ -74,11 +76,19 @@ def title_from_name(path: Path) -> str:
 
 def _folder_entries(folder: Path) -> Iterator[Entry]:
     """One entry per text file directly in ``folder``, sorted by name; subfolders are not entered."""
+    names = []
     try:
         # Only names are listed up front; each file is read when its entry is read.
         with os.scandir(folder) as listing:
-            names = sorted(item.name for item in listing if not item.name.startswith(".")
-                           and Path(item.name).suffix.lower() in TEXT_SUFFIXES and not item.is_dir())
+            for item in listing:
+                if item.name.startswith(".") or Path(item.name).suffix.lower() not in TEXT_SUFFIXES:
+                    continue
+                try:
+                    if item.is_dir():
+                        continue
+                except OSError:  # a link loop or an entry we may not look at: reported when its entry is read
+                    pass
+                names.append(item.name)
     except OSError as error:
         yield Entry(str(folder), _fail(InputError(
             f"{folder}: expected a readable folder, found {error.strerror}; check its permissions")))
@@ -87,7 +97,7 @@ def _folder_entries(folder: Path) -> Iterator[Entry]:
         yield Entry(str(folder), _fail(InputError(
             f"{folder}: expected {', '.join(TEXT_SUFFIXES)} files in the folder, found none; "
             "put the articles there or pass the files directly (subfolders are not searched)")))
-    for name in names:
+    for name in sorted(names):
         yield Entry(str(folder / name), lambda path=folder / name, name=name: read_file(path, name))
 
 
@@ -95,7 +105,11 @@ def _jsonl_entries(path: Path) -> Iterator[Entry]:
     """One entry per non-blank line of a JSONL file, read line by line."""
     try:
         with path.open("rb") as handle:
-            check_bytes(handle.read(8192), str(path))
+            head = handle.read(8192)
+            if wide_encoding(head):
+                raise InputError(f"{path}: expected UTF-8 JSON lines, found {wide_encoding(head).upper()} text; convert "
+                                 f"it, e.g. `iconv -f {wide_encoding(head)} -t utf-8 {path.name} > utf8.jsonl`")
+            check_bytes(head, str(path))
             handle.seek(0)
             check_not_labelled(path, handle.readline())
             handle.seek(0)
@@ -167,10 +181,19 @@ def read_file(path: Path, article_id: str | None = None) -> Article:
             near = []
         hint = f"; did you mean {str(path.parent / near[0])!r}?" if near else "; check the path"
         raise InputError(f"{path}: expected {SUFFIX_HINT}, found nothing at that path{hint}")
+    try:
+        status = path.stat()  # follows links: a loop or a dangling link fails here
+    except OSError as error:
+        raise _unreadable(path, error) from None
     suffix = path.suffix.lower()
     if suffix not in TEXT_SUFFIXES:
         raise InputError(f"{path}: expected {SUFFIX_HINT}, found a {suffix or 'suffix-less'} file; "
                          "rename or convert it to .txt (or .html)")
+    if not stat.S_ISREG(status.st_mode):
+        # A named pipe would block the batch forever; a device or socket is no article either.
+        kind = "folder" if stat.S_ISDIR(status.st_mode) else "named pipe" if stat.S_ISFIFO(status.st_mode) \
+            else "device or socket"
+        raise InputError(f"{path}: expected a regular text file, found a {kind}; pass the file itself")
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -191,17 +214,42 @@ def _unreadable(path: Path, error: OSError) -> InputError:
                       "check its permissions (or where the link points)")
 
 
+def wide_encoding(data: bytes) -> str | None:
+    """``"utf-16"``/``"utf-32"`` when ``data`` starts with their byte-order mark, or looks like UTF-16 without one."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = data[:8192]
+    # Latin text in UTF-16 has a NUL byte in every other position: in the odd ones (LE) or the even ones (BE).
+    if len(sample) >= 8 and (sample[1::2].count(0) > 0.4 * len(sample) / 2 or sample[0::2].count(0) > 0.4 * len(sample) / 2):
+        return "utf-16le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16be"
+    return None
+
+
 def check_bytes(data: bytes, where: str) -> None:
     """Raise unless ``data`` looks like non-empty text (no NUL bytes)."""
     if not data.strip():
         raise InputError(f"{where}: expected article text, found an empty file; add text or leave it out")
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data:
+        encoding = wide_encoding(data)
+        if encoding:
+            raise InputError(f"{where}: expected UTF-8 text, found what looks like {encoding.upper()} without a "
+                             f"byte-order mark; convert it, e.g. `iconv -f {encoding} -t utf-8 in.txt > out.txt`")
         raise InputError(f"{where}: expected a text file, found binary data (NUL bytes); "
                          "convert it to UTF-8 text (e.g. pdftotext, pandoc) first")
 
 
 def decode_bytes(data: bytes, where: str) -> str:
-    """Decode UTF-8 (with or without BOM) or raise an ``InputError`` that names the bad byte."""
+    """Decode UTF-8 (with or without BOM), or UTF-16/32 with a BOM; otherwise raise an ``InputError``."""
+    encoding = wide_encoding(data)
+    if encoding in ("utf-16", "utf-32"):  # a byte-order mark says which: read it
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{where}: expected UTF-8 text (or {encoding.upper()} after its byte-order mark), found "
+                             f"invalid {encoding.upper()}; convert it, e.g. `iconv -f {encoding} -t utf-8 in.txt > "
+                             "out.txt`") from None
     check_bytes(data, where)
     try:
         return data.decode("utf-8-sig")
@@ -217,68 +265,3 @@ def check_sentences(text: str, where: str) -> str:
         raise InputError(f"{where}: expected at least one sentence of German text, found {found}; "
                          "check that the file holds the article (HTML: that its text is not loaded by script)")
     return text
-
-
-# Minimal Markdown: keep the prose, drop the markup. Line structure is kept because a line break is a
-# hard sentence boundary for the splitter (so a heading stays its own sentence).
-_MARKDOWN_RULES = [
-    (re.compile(r"\A---\n.*?\n---[ \t]*\n", re.S), ""),  # YAML front matter
-    (re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.S | re.M), ""),  # fenced code is not prose
-    (re.compile(r"<!--.*?-->", re.S), ""),  # comments
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
-    (re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*\S+.*$", re.M), ""),  # reference definitions
-    (re.compile(r"^[ \t]{0,3}([-*_][ \t]*){3,}$", re.M), ""),  # horizontal rules
-    (re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+[.)][ \t]+)+", re.M), ""),  # block markers
-    (re.compile(r"[ \t]+#+[ \t]*$", re.M), ""),  # closing hashes of headings
-    (re.compile(r"(?<!\w)(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1(?!\w)"), r"\2"),  # emphasis, inline code
-    (re.compile(r"</?[a-zA-Z][^>\n]*>"), ""),  # inline HTML tags
-]
-
-
-def strip_markdown(text: str) -> str:
-    """Remove common Markdown markup (headings, emphasis, links, lists, code) and keep the text."""
-    text = text.replace("\r\n", "\n")
-    for pattern, replacement in _MARKDOWN_RULES:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.S | re.I)
-
-
-def html_title(markup: str) -> str:
-    """The page's ``<title>``, unescaped and on one line ("" when there is none)."""
-    found = _TITLE.search(markup[:200_000])
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).split()) if found else ""
-
-
-def extract_html_text(markup: str, where: str) -> str:
-    """Main text of an HTML page without navigation and footer: trafilatura, else BeautifulSoup."""
-    import trafilatura
-
-    # favor_precision: a stray header or teaser line would be labelled like article text and skew the summary.
-    text = trafilatura.extract(markup, include_comments=False, include_tables=False, favor_precision=True) or ""
-    if text.strip():
-        return text
-    # trafilatura returns nothing for very short pages or pages without an article-like block.
-    try:
-        from bs4 import BeautifulSoup, NavigableString
-    except ImportError:
-        raise InputError(f"{where}: expected an article that trafilatura can find, found none, and the "
-                         "BeautifulSoup fallback is missing; `pip install beautifulsoup4` or save it as .txt") from None
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(["head", "script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside",
-                     "form"]):
-        tag.decompose()
-    # Source line breaks inside a paragraph are not sentence boundaries; block elements are.
-    for node in soup.find_all(string=True):
-        if type(node) is NavigableString:
-            node.replace_with(re.sub(r"\s+", " ", str(node)))
-        else:  # doctype, comments, CDATA: not text
-            node.extract()
-    for tag in soup.find_all(["p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote",
-                              "section", "article", "main", "pre"]):
-        tag.insert_after("\n")
-    lines = (line.strip() for line in soup.get_text().split("\n"))
-    return "\n".join(line for line in lines if line)

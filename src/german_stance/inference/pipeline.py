@@ -22,6 +22,9 @@ from .inputs import Article
 __all__ = ["Article", "SummaryTally", "iter_chunks", "iter_sentences", "label_article", "summarise_article"]
 
 CHUNK_SENTENCES = 2000
+# The first chunks are small and grow to CHUNK_SENTENCES, so output starts after seconds, not after the first
+# 2,000 sentences (minutes for a large model on a CPU); the records are the same either way.
+FIRST_CHUNK_SENTENCES = 64
 # Text is split in blocks that end at a line break: line breaks are hard sentence boundaries for the
 # splitter, so block-wise splitting gives exactly the sentences of split_sentences(text).
 BLOCK_CHARS = 100_000
@@ -59,14 +62,16 @@ def iter_sentences(text: str, block_chars: int = BLOCK_CHARS) -> Iterator[str]:
         start = end
 
 
-def iter_chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    """Consecutive lists of at most ``size`` items."""
+def iter_chunks(items: Iterable[str], size: int, first: int | None = None) -> Iterator[list[str]]:
+    """Consecutive lists of at most ``size`` items; with ``first``, the first list holds ``first`` and sizes double."""
     chunk: list[str] = []
+    limit = min(first or size, size)
     for item in items:
         chunk.append(item)
-        if len(chunk) == size:
+        if len(chunk) == limit:
             yield chunk
             chunk = []
+            limit = min(limit * 2, size)
     if chunk:
         yield chunk
 
@@ -74,7 +79,8 @@ def iter_chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
 def label_article(classifier: Any, article: Article, chunk_size: int | None = None) -> Iterator[list[dict[str, Any]]]:
     """Yield the article's sentence records chunk by chunk, numbered from 1 across chunks."""
     previous, number = "", 0
-    for sentences in iter_chunks(iter_sentences(article.text), chunk_size or CHUNK_SENTENCES):
+    ramp = None if chunk_size else FIRST_CHUNK_SENTENCES
+    for sentences in iter_chunks(iter_sentences(article.text), chunk_size or CHUNK_SENTENCES, ramp):
         # A context run reads each sentence after the one before it, also across chunk borders.
         contexts = contexts_for(sentences, previous) if classifier.use_context else None
         records = []

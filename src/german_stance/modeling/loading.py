@@ -105,6 +105,58 @@ def save_model_folder(model: GermanStanceModel, tokenizer: Any, folder: Path) ->
     shutil.copyfile(Path(__file__).with_name("heads.py"), folder / f"{REMOTE_CODE_NAME}.py")
 
 
+# A tokenizer needs its config and one vocabulary file; without them transformers may build an empty
+# tokenizer that maps every word to [UNK], and every sentence then gets the same label.
+TOKENIZER_VOCABULARIES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "tokenizer.model", "spiece.model")
+
+
+def check_model_files(run_dir: Path) -> None:
+    """Raise a clear error unless the run's ``model/`` holds safetensors weights and a complete tokenizer."""
+    folder = run_dir / "model"
+    if not any((folder / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json")):
+        pickled = [name for name in ("pytorch_model.bin", "model.pt", "model.bin") if (folder / name).exists()]
+        found = (f"only {pickled[0]} (a pickle file, which is never loaded: it can run code)" if pickled
+                 else "no weights file")
+        raise FileNotFoundError(f"expected the weights in {folder / 'model.safetensors'}, found {found}; copy the "
+                                "run folder again or retrain it")
+    vocabulary = [name for name in TOKENIZER_VOCABULARIES if (folder / name).is_file()]
+    if not (folder / "tokenizer_config.json").is_file() or not vocabulary:
+        absent = "tokenizer_config.json" if vocabulary else f"vocabulary ({' or '.join(TOKENIZER_VOCABULARIES[:2])})"
+        raise FileNotFoundError(f"expected the tokenizer files in {folder}, found no {absent}; copy the whole run "
+                                "folder again (model/ holds the tokenizer) or retrain it")
+
+
+def load_weights(folder: Path) -> GermanStanceModel:
+    """``from_pretrained`` that refuses damaged or incomplete weights with an error naming the file."""
+    weights = folder / "model.safetensors"
+    try:
+        model, info = GermanStanceModel.from_pretrained(folder, output_loading_info=True)
+    except (OSError, RuntimeError, ValueError, KeyError) as error:
+        raise ValueError(f"expected loadable weights in {weights}, found a damaged file "
+                         f"({type(error).__name__}: {' '.join(str(error).split())[:160]}); copy the run folder "
+                         "again or retrain it") from None
+    except Exception as error:  # safetensors raises its own SafetensorError for a truncated header
+        if type(error).__name__ != "SafetensorError":
+            raise
+        raise ValueError(f"expected loadable weights in {weights}, found a damaged file ({error}); copy the run "
+                         "folder again or retrain it") from None
+    # Missing weights would be initialised at random without a word: the labels would be noise.
+    missing = [key for key in info["missing_keys"] if not key.endswith("position_ids")]
+    if missing or info["mismatched_keys"]:
+        broken = sorted(missing)[:3] or sorted(str(key) for key in info["mismatched_keys"])[:3]
+        raise ValueError(f"expected every weight of the model in {weights}, found {broken} missing or of the "
+                         "wrong shape; copy the run folder again or retrain it")
+    return model
+
+
+def check_tokenizer(tokenizer: Any, model: GermanStanceModel, folder: Path) -> None:
+    """Refuse a tokenizer that does not belong to the model (ids out of range, or a near-empty vocabulary)."""
+    size, expected = len(tokenizer), model.config.vocab_size
+    if size > expected or size < expected // 2:
+        raise ValueError(f"expected a tokenizer of about {expected} tokens in {folder} (the model's vocabulary), "
+                         f"found {size}; the tokenizer files belong to another model: copy the run folder again")
+
+
 def load_legacy_model(folder: Path, pooling: str) -> GermanStanceModel:
     """A stance-only run from before the task heads (``classifier.*`` weights) as a ``GermanStanceModel``."""
     from safetensors.torch import load_file
@@ -133,9 +185,15 @@ def load_run(run_dir: str | Path, device: str = "auto") -> TrainedRun:
     run = read_run(run_dir)
     register_auto_classes()  # our head is local code: transformers then loads it without asking for remote code
     folder = run.path / "model"
+    check_model_files(run.path)
     if run.legacy:
         logger.warning("%s was trained before sentiment heads existed: it predicts stance only", run.path)
-    run.model = load_legacy_model(folder, run.config.pooling) if run.legacy else GermanStanceModel.from_pretrained(folder)
-    run.tokenizer = AutoTokenizer.from_pretrained(folder)
+    run.model = load_legacy_model(folder, run.config.pooling) if run.legacy else load_weights(folder)
+    try:
+        run.tokenizer = AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"expected a readable tokenizer in {folder}, found a broken one ({type(error).__name__}); "
+                         "copy the run folder again or retrain it") from None
+    check_tokenizer(run.tokenizer, run.model, folder)
     run.model.to(resolve_device(device)).eval()
     return run

@@ -35,6 +35,24 @@ class TrainedRun:
         return float(entry["temperature"]) if entry.get("applied") else 1.0
 
 
+def read_json(path: Path) -> Any:
+    """Read a JSON file of a run folder, with an error that names the file."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"expected valid JSON in {path}, found a damaged file ({error}); copy the run folder "
+                         "again or retrain it") from None
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """``read_json`` for a file that must hold a JSON object."""
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object in {path}, found {type(value).__name__}; copy the run folder "
+                         "again or retrain it")
+    return value
+
+
 def check_run_dir(run_dir: str | Path) -> Path:
     """Raise a clear error unless ``run_dir`` holds a trained model written by ``train``."""
     run_dir = Path(run_dir)
@@ -61,9 +79,8 @@ def read_tasks(model_config: dict[str, Any]) -> tuple[tuple[Task, ...], bool]:
 def read_run(run_dir: str | Path, tokenizer: Any = None, model: Any = None) -> TrainedRun:
     """Config, tasks and calibration of a run folder, without loading its weights."""
     run_dir = check_run_dir(run_dir)
-    model_config = json.loads((run_dir / "model" / "config.json").read_text(encoding="utf-8"))
-    tasks, legacy = read_tasks(model_config)
+    tasks, legacy = read_tasks(read_json_object(run_dir / "model" / "config.json"))
     calibration_file = run_dir / "calibration.json"
-    calibration = json.loads(calibration_file.read_text(encoding="utf-8")) if calibration_file.is_file() else {}
+    calibration = read_json_object(calibration_file) if calibration_file.is_file() else {}
     return TrainedRun(path=run_dir, model=model, tokenizer=tokenizer, config=load_config(run_dir / "config.yaml"),
                       tasks=tasks, calibration=calibration, legacy=legacy)

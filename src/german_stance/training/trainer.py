@@ -25,6 +25,7 @@ from transformers.trainer_utils import EvalPrediction
 
 from ..config import Config, save_config
 from ..data import encode_for_model, read_sentences, vary_spelling, with_context
+from ..files import check_interrupt
 from ..modeling.calibration import choose_temperature
 from ..modeling.loading import load_backbone, resolve_device, save_model_folder
 from ..tasks import Task, get_tasks
@@ -267,6 +268,7 @@ def train(cfg: Config, overwrite: bool = False, verbose: bool = False) -> Path:
 
     with logging_redirect_tqdm():  # the epoch line goes above the training bar, not glued onto it
         trainer.train()
+    check_interrupt()  # a Ctrl-C swallowed inside the Trainer must not lead to a saved, half-trained run
     train_seconds = time.perf_counter() - started
     # The loaded model is the best epoch, already scored on dev during training: no second evaluation.
     best_index = max(range(len(log.history)), key=lambda i: log.history[i]["val_score"] or 0.0)
