@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", allow_abbrev=False, help="fine-tune a backbone; extra --key=value flags override the config")
     train.add_argument("--config", default="configs/stance.yaml", help="YAML config (default: %(default)s)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder of the same name")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run from its latest epoch checkpoint (same config required)")
     train.add_argument("--seeds", type=int, default=1,
                        help="train this many seeds (seed, seed+1, ...) as runs <run_name>-seed<N>")
 
@@ -79,8 +82,6 @@ def configure_logging(quiet: bool, verbose: bool = False) -> None:
     # trafilatura warns "discarding data: None" for pages without text; predict reports those itself.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
     if not verbose:
-        import os
-
         # The load report ("MISSING ... Consider training on your downstream task") and "Loading weights" bars
         # are expected when a backbone gets new heads; --verbose shows them.
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -103,8 +104,11 @@ def run_train(args: argparse.Namespace, overrides: list[str], verbose: bool = Fa
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.seeds == 1:
-        train(cfg, overwrite=args.overwrite, verbose=verbose)
+        train(cfg, overwrite=args.overwrite, verbose=verbose, resume=args.resume)
         return 0
+    if args.resume:
+        raise ValueError(f"expected one run to resume, found --seeds {args.seeds}; resume each seed's run on its own "
+                         "(--run_name=<name>-seed<N> --seed=<N> --resume)")
     from dataclasses import replace
 
     for offset in range(args.seeds):
@@ -166,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     if extra and args.command != "train":
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     quiet, verbose, debug = (getattr(args, name, False) for name in ("quiet", "verbose", "debug"))
+    # Under torchrun only the main process (RANK 0) logs; the others report warnings and errors only.
+    quiet = quiet or os.environ.get("RANK", "0") != "0"
     configure_logging(quiet, verbose)
     try:
         if args.command == "train":
