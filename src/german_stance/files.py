@@ -103,3 +103,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(name)
     return path
+
+
+@contextlib.contextmanager
+def replaced_on_success(path: Path) -> Iterator[Path]:
+    """A unique temporary path beside ``path`` for writers that want a path (Parquet); renamed onto it on success."""
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(descriptor)
+    try:
+        yield Path(name)
+        os.replace(name, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
