@@ -167,6 +167,11 @@ def check_manifest(output_dir: Path, manifest: dict[str, Any]) -> None:
 
 def start_ray(ray: Any, options: BatchOptions, verbose: bool) -> bool:
     """Join ``--ray-address`` or start a local Ray; True when this call started it (and so shuts it down)."""
+    if not verbose:
+        # Ray Data logs its execution plan and timings at INFO, and warns that the progress bars we turned off
+        # are off; our own line per shard says what matters. Its other warnings (e.g. resources) stay.
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
     if ray.is_initialized():
         return False
     settings: dict[str, Any] = {"include_dashboard": False, "log_to_driver": verbose,
@@ -199,8 +204,10 @@ def run_batch(options: BatchOptions, verbose: bool = False) -> dict[str, Any]:
     model = str(Path(options.model).resolve())
     check_run_dir(Path(model))
     output_dir = Path(options.output_dir).resolve()
-    plan = plan_shards(options.inputs, options.shard_size)
-    manifest = {"model": model, "inputs": [str(Path(name).resolve()) for name in options.inputs],
+    # Absolute paths: actors on other nodes (or in another working folder) read the same files.
+    inputs = [str(Path(name).resolve()) for name in options.inputs]
+    plan = plan_shards(inputs, options.shard_size)
+    manifest = {"model": model, "inputs": inputs,
                 "shard_size": options.shard_size, "shards": len(plan), "plan_digest": plan_digest(plan)}
     check_manifest(output_dir, manifest)
     for folder in (SENTENCES, ARTICLES, ERRORS):
