@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-command setup: a virtual environment in .venv with PyTorch, german-stance and the test tools.
+# One-command setup: a virtual environment in .venv with PyTorch, german-stance, ONNX Runtime (export,
+# --backend onnx), Ray Data (predict-batch) and the test tools.
 # CPU machines get PyTorch's CPU build (a plain `pip install torch` on Linux pulls a CUDA build of several GB);
 # machines with an NVIDIA GPU (nvidia-smi works) or TORCH_VARIANT=cuda get the default CUDA build.
 set -euo pipefail
@@ -29,5 +30,5 @@ else
     fi
 fi
 # torch is already satisfied, so this step adds only the remaining dependencies.
-"${PIP[@]}" -e ".[dev]"
+"${PIP[@]}" -e ".[dev,onnx,ray]"
 "$VENV/bin/python" -c "import torch, german_stance; print('setup: ok, torch', torch.__version__, '| cuda', torch.cuda.is_available())"

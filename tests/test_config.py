@@ -31,6 +31,8 @@ def test_unknown_key_names_nearest_valid_key(tmp_path: Path) -> None:
     ("--batch_size=abc", "batch_size expects a int, got 'abc'"),
     ("--freeze_embeddings=maybe", "freeze_embeddings expects a bool"),
     ("--device=tpu", "device must be auto, cpu"),
+    ("--gradient_accumulation_steps=0", "gradient_accumulation_steps must be >= 1, got 0"),
+    ("--keep_checkpoints=0", "keep_checkpoints must be >= 1, got 0"),
     ("batch_size=3", "expected overrides of the form --key=value"),
 ])
 def test_bad_values_are_rejected_with_the_value(flag: str, message: str) -> None:

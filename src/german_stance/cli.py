@@ -1,4 +1,4 @@
-"""Command line: ``german-stance train | evaluate | predict | compare | export``.
+"""Command line: ``german-stance train | evaluate | predict | predict-batch | compare | calibrate | export``.
 
 Usage: ``german-stance train --config configs/stance.yaml --num_epochs=2``
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", allow_abbrev=False, help="fine-tune a backbone; extra --key=value flags override the config")
     train.add_argument("--config", default="configs/stance.yaml", help="YAML config (default: %(default)s)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder of the same name")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run from its latest epoch checkpoint (same config required)")
     train.add_argument("--seeds", type=int, default=1,
                        help="train this many seeds (seed, seed+1, ...) as runs <run_name>-seed<N>")
 
@@ -85,7 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--words", type=int, help="German words kept from the word list (default: 100000)")
     export.add_argument("--budget", type=float, default=1.0,
                         help="macro-F1 points int8 may lose on dev, per task (default: %(default)s)")
-    for sub in (train, evaluate, compare, predict, calibrate, export):
+    batch = commands.add_parser(
+        "predict-batch", allow_abbrev=False,
+        help="label a corpus on Ray Data: Parquet shards, resumable (pip install -e \".[ray]\")")
+    batch.add_argument("--model", required=True, help="trained run folder (on a cluster: a path every node sees)")
+    batch.add_argument("inputs", nargs="+", help=".jsonl of {id, text}, .parquet with text (and id) columns, "
+                                                 ".txt/.md/.html files, or folders of any of them")
+    batch.add_argument("--output-dir", "-o", required=True,
+                       help="folder for sentences/ and articles/ Parquet shards, errors.jsonl and manifest.json; "
+                            "rerun into it to label only the shards that are missing")
+    batch.add_argument("--actors", type=int, help="model actors (default: one per CPU Ray offers, less one; "
+                                                  "with --gpus-per-actor: per GPU)")
+    batch.add_argument("--cpus-per-actor", type=float, default=1.0, help="CPUs (and torch threads) per actor")
+    batch.add_argument("--gpus-per-actor", type=float, default=0.0,
+                       help="GPUs per actor, e.g. 1, or 0.5 for two actors per GPU (default: CPU actors)")
+    batch.add_argument("--shard-size", type=int, default=1000, help="articles per output shard (default: %(default)s)")
+    batch.add_argument("--batch-size", type=int, default=64, help="at most this many sentences per forward pass")
+    batch.add_argument("--ray-address", help="join this Ray cluster (e.g. auto, or ray://head:10001) instead of "
+                                             "starting a local Ray")
+    for sub in (train, evaluate, compare, predict, calibrate, export, batch):
         add_verbosity(sub)
     return parser
 
@@ -100,8 +121,6 @@ def configure_logging(quiet: bool, verbose: bool = False) -> None:
     # trafilatura warns "discarding data: None" for pages without text; predict reports those itself.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
     if not verbose:
-        import os
-
         # The load report ("MISSING ... Consider training on your downstream task") and "Loading weights" bars
         # are expected when a backbone gets new heads; --verbose shows them.
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -124,8 +143,11 @@ def run_train(args: argparse.Namespace, overrides: list[str], verbose: bool = Fa
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.seeds == 1:
-        train(cfg, overwrite=args.overwrite, verbose=verbose)
+        train(cfg, overwrite=args.overwrite, verbose=verbose, resume=args.resume)
         return 0
+    if args.resume:
+        raise ValueError(f"expected one run to resume, found --seeds {args.seeds}; resume each seed's run on its own "
+                         "(--run_name=<name>-seed<N> --seed=<N> --resume)")
     from dataclasses import replace
 
     for offset in range(args.seeds):
@@ -179,12 +201,37 @@ def run_predict(args: argparse.Namespace) -> int:
     return predict_command(args)
 
 
+def run_predict_batch(args: argparse.Namespace, verbose: bool = False) -> int:
+    """``predict-batch``: label a corpus on Ray; 0 when every row was read, 1 when some went to errors.jsonl."""
+    from .inference.batch import BatchOptions, run_batch
+
+    for name in ("actors", "batch_size", "shard_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.cpus_per_actor <= 0 or args.gpus_per_actor < 0:
+        raise ValueError(f"expected --cpus-per-actor > 0 and --gpus-per-actor >= 0, found {args.cpus_per_actor} and "
+                         f"{args.gpus_per_actor}")
+    options = BatchOptions(model=args.model, inputs=args.inputs, output_dir=args.output_dir, actors=args.actors,
+                           cpus_per_actor=args.cpus_per_actor, gpus_per_actor=args.gpus_per_actor,
+                           shard_size=args.shard_size, batch_size=args.batch_size, ray_address=args.ray_address)
+    summary = run_batch(options, verbose=verbose)
+    rate = summary["articles"] / summary["seconds"] if summary["labelled"] and summary["seconds"] else 0.0
+    logger.info("labelled %d shard(s) (%d skipped as done): %d articles, %d sentences in %.1f s (%.1f articles/s); "
+                "%d error(s) -> %s", summary["labelled"], summary["skipped"], summary["articles"], summary["sentences"],
+                summary["seconds"], rate, summary["errors"], args.output_dir)
+    if summary["errors_in_folder"]:
+        logger.warning("%d input row(s) could not be labelled; see %s", summary["errors_in_folder"],
+                       Path(args.output_dir) / "errors.jsonl")
+    return 1 if summary["errors_in_folder"] else 0
+
+
 def describe_error(error: BaseException) -> str:
     """One line: what was expected, what was found, and the fix (our own errors already say all three)."""
     import errno
 
     if isinstance(error, (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
-                          PermissionError, TypeError)) and str(error):
+                          PermissionError, TypeError, ImportError)) and str(error):
         message = str(error)
     elif isinstance(error, OSError) and error.errno == errno.ENOSPC:
         message = (f"expected room on the disk, found it full ({error.filename or 'while writing'}); free space "
@@ -207,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     if extra and args.command != "train":
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     quiet, verbose, debug = (getattr(args, name, False) for name in ("quiet", "verbose", "debug"))
+    # Under torchrun only the main process (RANK 0) logs; the others report warnings and errors only.
+    quiet = quiet or os.environ.get("RANK", "0") != "0"
     configure_logging(quiet, verbose)
     from .files import catch_interrupts
 
@@ -222,9 +271,13 @@ def main(argv: list[str] | None = None) -> int:
             return run_calibrate(args)
         if args.command == "export":
             return run_export(args)
+        if args.command == "predict-batch":
+            return run_predict_batch(args, verbose)
         return run_predict(args)
     except KeyboardInterrupt:
-        print(f"german-stance {args.command}: interrupted; existing files were left as they were", file=sys.stderr)
+        # Training keeps its finished epochs' checkpoints; say how to use them.
+        hint = "; epoch checkpoints, if any, are kept for --resume" if args.command == "train" else ""
+        print(f"german-stance {args.command}: interrupted; existing files were left as they were{hint}", file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001 - the one error boundary: one line, no traceback unless --debug
         if debug:

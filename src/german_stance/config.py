@@ -39,6 +39,8 @@ class Config:
     # optimisation
     batch_size: int = 16
     eval_batch_size: int = 64
+    # optimizer step every N batches: effective batch = batch_size x processes x gradient_accumulation_steps
+    gradient_accumulation_steps: int = 1
     learning_rate: float = 4e-5
     num_epochs: float = 4.0
     warmup_ratio: float = 0.1
@@ -63,6 +65,8 @@ class Config:
     output_dir: str = "runs"
     run_name: str = "default"
     logging_steps: int = 20
+    # epoch checkpoints kept while training, for --resume (plus the best epoch when it is older); removed at the end
+    keep_checkpoints: int = 1
 
     def __post_init__(self) -> None:
         """Reject values that would fail later, quoting the bad value."""
@@ -70,6 +74,9 @@ class Config:
             (self.max_length >= 8, f"max_length must be >= 8, got {self.max_length}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {self.eval_batch_size}"),
+            (self.gradient_accumulation_steps >= 1,
+             f"gradient_accumulation_steps must be >= 1, got {self.gradient_accumulation_steps}"),
+            (self.keep_checkpoints >= 1, f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}"),
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (self.num_epochs > 0, f"num_epochs must be > 0, got {self.num_epochs}"),
             (0 <= self.warmup_ratio <= 1, f"warmup_ratio must be in [0, 1], got {self.warmup_ratio}"),

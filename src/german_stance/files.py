@@ -175,3 +175,16 @@ def check_out_folder(folder: Path, option: str = "--out") -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(f"expected a writable folder for {option}, found {existing} read-only; write elsewhere "
                               "or fix its permissions")
+
+
+@contextlib.contextmanager
+def replaced_on_success(path: Path) -> Iterator[Path]:
+    """A unique temporary path beside ``path`` for writers that want a path (Parquet); renamed onto it on success."""
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(descriptor)
+    try:
+        yield Path(name)
+        os.replace(name, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)

@@ -84,16 +84,17 @@ class StanceClassifier:
 
     @classmethod
     def from_run(cls, path: str | Path, device: str = "auto", backend: str = "auto", variant: str | None = None,
-                 **options: Any) -> StanceClassifier:
+                 threads: int = 0, **options: Any) -> StanceClassifier:
         """Load a run folder written by ``german-stance train``.
 
         ``backend``: ``torch``, ``onnx`` (the run's exported model; ``variant`` ``int8``/``fp32``, default the
         manifest's) or ``auto``: ONNX when the run was exported, onnxruntime is installed and the device is the CPU.
+        ``threads``: ONNX Runtime's threads (0: one per physical core); torch's come from ``torch.set_num_threads``.
         """
         if choose_backend(path, device, backend) == "onnx":
             from ..modeling.onnx_run import load_onnx_run
 
-            run, onnx_backend = load_onnx_run(path, variant)
+            run, onnx_backend = load_onnx_run(path, variant, threads=threads)
             classifier = cls(run, backend=onnx_backend, **options)
             classifier.check_probe()
             return classifier

@@ -1,9 +1,11 @@
 """The one streaming inference path: split -> context -> encode -> logits -> records -> summary.
 
 The CLI, the Python API, ``evaluate`` and the benchmarks all go through ``label_article`` (or, for
-sentences that are already split, ``StanceClassifier.predict_records``). Usage::
+sentences that are already split, ``StanceClassifier.predict_records``); corpus-scale prediction labels many
+short articles per forward pass with ``label_articles``. Usage::
 
     for chunk in label_article(classifier, Article("a1", text)): ...
+    for article, records in label_articles(classifier, articles): ...
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from ..data.sentences import split_sentences
 from ..tasks import Task
 from .inputs import Article
 
-__all__ = ["Article", "SummaryTally", "iter_chunks", "iter_sentences", "label_article", "summarise_article"]
+__all__ = ["Article", "SummaryTally", "iter_chunks", "iter_sentences", "label_article", "label_articles",
+           "summarise_article"]
 
 CHUNK_SENTENCES = 2000
 # The first chunks are small and grow to CHUNK_SENTENCES, so output starts after seconds, not after the first
@@ -89,6 +92,45 @@ def label_article(classifier: Any, article: Article, chunk_size: int | None = No
             records.append({"article": article.id, "sentence": number, **record})
         previous = sentences[-1]
         yield records
+
+
+def label_articles(classifier: Any, articles: Iterable[Article],
+                   chunk_size: int | None = None) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
+    """Yield each article with all its sentence records, in input order; forward passes span articles.
+
+    Same sentences, contexts and numbering as ``label_article``; a news article has a few dozen sentences, so
+    sharing batches across articles keeps them full. At most ``chunk_size`` sentences are labelled per call.
+    """
+    size = chunk_size or CHUNK_SENTENCES
+    pending: list[tuple[Article, list[str]]] = []
+    count = 0
+    for article in articles:
+        sentences = list(iter_sentences(article.text))
+        pending.append((article, sentences))
+        count += len(sentences)
+        if count >= size:
+            yield from _label_pending(classifier, pending, size)
+            pending, count = [], 0
+    if pending:
+        yield from _label_pending(classifier, pending, size)
+
+
+def _label_pending(classifier: Any, pending: list[tuple[Article, list[str]]],
+                   size: int) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
+    """Label the sentences of ``pending`` articles in calls of at most ``size`` and hand each article its records."""
+    texts = [sentence for _, sentences in pending for sentence in sentences]
+    # Each article's first sentence has an empty context: contexts never cross an article border.
+    contexts = [context for _, sentences in pending for context in contexts_for(sentences)]
+    records: list[dict[str, Any]] = []
+    for start in range(0, len(texts), size):
+        records.extend(classifier.predict_records(
+            texts[start : start + size], contexts[start : start + size] if classifier.use_context else None))
+    start = 0
+    for article, sentences in pending:
+        chunk = records[start : start + len(sentences)]
+        start += len(sentences)
+        yield article, [{"article": article.id, "sentence": number, **record}
+                        for number, record in enumerate(chunk, start=1)]
 
 
 def summarise_task(records: Sequence[dict[str, Any]], task: Task) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Fine-tune a backbone on the labelled sentences (one head per task) with the Hugging Face Trainer.
 
-Usage: ``german-stance train --config configs/stance.yaml [--key=value ...]``; writes ``runs/<run_name>/``
-with ``model/`` (model, tokenizer, head code), ``config.yaml``, ``label_map.json``, ``calibration.json``
-and ``metrics.json``.
+Usage: ``german-stance train --config configs/stance.yaml [--key=value ...] [--resume]``; writes
+``runs/<run_name>/`` with ``model/`` (model, tokenizer, head code), ``config.yaml``, ``label_map.json``,
+``calibration.json`` and ``metrics.json``. Under ``torchrun`` every process trains and only the main one writes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
-from transformers.trainer_utils import EvalPrediction
 
 from ..config import Config, save_config
 from ..data import encode_for_model, read_sentences, vary_spelling, with_context
@@ -29,6 +29,9 @@ from ..files import check_interrupt
 from ..modeling.calibration import choose_temperature
 from ..modeling.loading import load_backbone, resolve_device, save_model_folder
 from ..tasks import Task, get_tasks
+from .callbacks import DevLogits, EpochLog, QuietProgress
+from .checkpoints import RUN_CONFIG, check_start, drop_if_unresumable, history_from_log
+from .distributed import ddp_backend, is_main_process
 
 logger = logging.getLogger(__name__)
 
@@ -72,71 +75,6 @@ class MultiTaskTrainer(Trainer):
                 task_loss = (1 - self.distill_weight) * task_loss + self.distill_weight * distill
             loss = loss + self.task_weights[index] * task_loss
         return (loss, outputs) if return_outputs else loss
-
-
-class EpochLog(TrainerCallback):
-    """One readable line per evaluation: ``epoch 2 | train loss 0.412 | val stance macro-F1 0.731 | ...``."""
-
-    def __init__(self, tasks: Sequence[Task]) -> None:
-        self.tasks = tuple(tasks)
-        self.train_loss: float | None = None
-        self.history: list[dict[str, Any]] = []
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
-        if logs and "loss" in logs:
-            self.train_loss = float(logs["loss"])
-
-    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None,
-                    **kwargs: Any) -> None:
-        metrics = metrics or {}
-        entry: dict[str, Any] = {"epoch": round(float(state.epoch or 0), 2), "train_loss": self.train_loss,
-                                 "val_score": metrics.get("eval_score")}
-        for task in self.tasks:
-            entry[f"val_{task.name}_macro_f1"] = metrics.get(f"eval_{task.name}_macro_f1")
-            entry[f"val_{task.name}_accuracy"] = metrics.get(f"eval_{task.name}_accuracy")
-        self.history.append(entry)
-        loss = f"{self.train_loss:.3f}" if self.train_loss is not None else "n/a"
-        scores = " | ".join(f"val {task.name} macro-F1 {entry[f'val_{task.name}_macro_f1'] or 0.0:.3f}"
-                            for task in self.tasks)
-        logger.info("epoch %s | train loss %s | %s", entry["epoch"], loss, scores)
-
-
-class QuietProgress(ProgressCallback):
-    """The Trainer's progress bars without its raw log dicts (``--verbose`` brings them back)."""
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
-        """Print nothing: ``EpochLog`` writes one readable line per epoch instead."""
-
-
-class DevLogits:
-    """``compute_metrics`` for the Trainer that also keeps each evaluation's dev logits (for calibration)."""
-
-    def __init__(self, tasks: Sequence[Task]) -> None:
-        self.tasks = tuple(tasks)
-        self.logits: list[np.ndarray] = []
-        self.labels: np.ndarray | None = None
-
-    def __call__(self, prediction: EvalPrediction) -> dict[str, float]:
-        from sklearn.metrics import accuracy_score, f1_score
-
-        outputs = prediction.predictions
-        joined = outputs[-1] if isinstance(outputs, tuple) else outputs  # all_logits is the last output
-        labels = np.asarray(prediction.label_ids).reshape(len(joined), len(self.tasks))
-        self.logits.append(joined)
-        self.labels = labels
-        scores: dict[str, float] = {}
-        start = 0
-        for index, task in enumerate(self.tasks):
-            logits = joined[:, start : start + len(task.labels)]
-            start += len(task.labels)
-            known = labels[:, index] != -100
-            gold, predicted = labels[known, index], logits[known].argmax(axis=1)
-            scores[f"{task.name}_macro_f1"] = float(f1_score(gold, predicted, labels=list(range(len(task.labels))),
-                                                             average="macro", zero_division=0))
-            scores[f"{task.name}_accuracy"] = float(accuracy_score(gold, predicted)) if len(gold) else 0.0
-        # The best epoch is chosen by the mean macro-F1 over tasks (stance alone for a stance run).
-        scores["score"] = float(np.mean([scores[f"{task.name}_macro_f1"] for task in self.tasks]))
-        return scores
 
 
 def sample_rows(rows: list[dict[str, Any]], limit: int, seed: int) -> list[dict[str, Any]]:
@@ -195,10 +133,14 @@ def training_arguments(cfg: Config, device: torch.device, checkpoints: Path) -> 
     return TrainingArguments(
         output_dir=str(checkpoints), num_train_epochs=cfg.num_epochs, learning_rate=cfg.learning_rate,
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.eval_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay, seed=cfg.seed,
         eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True,
-        metric_for_best_model="score", greater_is_better=True, save_total_limit=1, save_only_model=True,
+        metric_for_best_model="score", greater_is_better=True,
+        # Full checkpoints (optimizer, scheduler, random states) so that --resume continues exactly.
+        save_total_limit=cfg.keep_checkpoints, save_only_model=False,
         logging_steps=cfg.logging_steps, report_to="none", use_cpu=device.type == "cpu",
+        ddp_backend=ddp_backend(device),
         bf16=bf16, fp16=on_cuda and cfg.mixed_precision and not bf16,
         # Batches of similar length waste less compute on padding, which matters most on CPU.
         train_sampling_strategy="group_by_length",
@@ -225,15 +167,40 @@ def calibrate(tasks: Sequence[Task], logits: np.ndarray, labels: np.ndarray, dev
     return result
 
 
-def train(cfg: Config, overwrite: bool = False, verbose: bool = False) -> Path:
-    """Train one run and return its folder; the best epoch by dev macro-F1 (mean over tasks) is kept."""
+@dataclass
+class Outcome:
+    """What a finished training hands to ``write_run_folder``."""
+
+    history: list[dict[str, Any]]
+    best_index: int
+    dev_logits: np.ndarray | None
+    dev_labels: np.ndarray | None
+    train_seconds: float
+    processes: int
+
+
+def prepare_checkpoints(cfg: Config, overwrite: bool, resume: bool) -> None:
+    """Main process: clear an old run's checkpoints (``--overwrite``) and record the config for ``--resume``."""
+    checkpoints = cfg.run_dir / "checkpoints"
+    if overwrite:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    if not resume:
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, checkpoints / RUN_CONFIG)
+
+
+def train(cfg: Config, overwrite: bool = False, verbose: bool = False, resume: bool = False,
+          callbacks: Sequence[TrainerCallback] = ()) -> Path:
+    """Train one run and return its folder; the best epoch by dev macro-F1 (mean over tasks) is kept.
+
+    ``resume`` continues an interrupted run from its latest epoch checkpoint (same config required).
+    """
     run_dir = cfg.run_dir
-    if (run_dir / "model").exists() and not overwrite:
-        raise FileExistsError(f"expected a new run folder, found a trained model in {run_dir}; pass "
-                              f"--run_name=<new name> or --overwrite to replace it")
+    resume_from = check_start(cfg, overwrite, resume)
     tasks = get_tasks(cfg.tasks)
     device = resolve_device(cfg.device)
-    logger.info("device: %s | tasks: %s", device, ", ".join(task.name for task in tasks))
+    logger.info("device: %s | tasks: %s%s", device, ", ".join(task.name for task in tasks),
+                f" | resuming from {resume_from.name}" if resume_from else "")
     # The classification heads are randomly initialised, so the seed must be set before loading.
     set_seed(cfg.seed)
     train_rows = load_split(cfg.train_file, cfg.max_train_samples, cfg.seed, cfg.use_context, tasks)
@@ -247,11 +214,14 @@ def train(cfg: Config, overwrite: bool = False, verbose: bool = False) -> Path:
         train_set = train_set.add_column("soft_labels", teacher_probabilities(cfg, train_rows, tasks).tolist())
     dev_set = encode_for_model(dev_rows, tokenizer, cfg.max_length, cfg.use_context, tasks)
 
-    checkpoints = run_dir / "checkpoints"
+    args = training_arguments(cfg, device, run_dir / "checkpoints")  # sets up the process group under torchrun
+    with args.main_process_first(local=False, desc="preparing the run folder"):
+        if is_main_process():
+            prepare_checkpoints(cfg, overwrite, resume)
     log, dev_logits = EpochLog(tasks), DevLogits(tasks)
     trainer = MultiTaskTrainer(
-        model=model, args=training_arguments(cfg, device, checkpoints), train_dataset=train_set,
-        eval_dataset=dev_set, processing_class=tokenizer, compute_metrics=dev_logits, callbacks=[log], tasks=tasks,
+        model=model, args=args, train_dataset=train_set, eval_dataset=dev_set, processing_class=tokenizer,
+        compute_metrics=dev_logits, callbacks=[log, *callbacks], tasks=tasks,
         class_weights=[class_weights_for(train_rows, task) for task in tasks] if cfg.class_weighted_loss else None,
         task_weights=cfg.task_weights, label_smoothing=cfg.label_smoothing,
         distill_weight=cfg.distill_weight if cfg.teacher_runs else 0.0,
@@ -263,39 +233,75 @@ def train(cfg: Config, overwrite: bool = False, verbose: bool = False) -> Path:
             # After the progress callback, so the dev-evaluation bar is closed before the epoch line is written.
             trainer.remove_callback(log)
             trainer.add_callback(log)
+    if args.world_size > 1:
+        steps = cfg.gradient_accumulation_steps
+        logger.info("%d processes (%s) | effective batch %d = %d per process x %d x %d accumulation steps",
+                    args.world_size, args.ddp_backend, cfg.batch_size * args.world_size * steps,
+                    cfg.batch_size, args.world_size, steps)
     started = time.perf_counter()
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    with logging_redirect_tqdm():  # the epoch line goes above the training bar, not glued onto it
-        trainer.train()
-    check_interrupt()  # a Ctrl-C swallowed inside the Trainer must not lead to a saved, half-trained run
+    try:
+        with logging_redirect_tqdm():  # the epoch line goes above the training bar, not glued onto it
+            trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        # A Ctrl-C swallowed inside the Trainer must not lead to a saved, half-trained run.
+        check_interrupt()
+    except BaseException:
+        # Epoch checkpoints stay for --resume; a run stopped before its first one leaves nothing behind.
+        if is_main_process():
+            drop_if_unresumable(run_dir / "checkpoints")
+        raise
     train_seconds = time.perf_counter() - started
-    # The loaded model is the best epoch, already scored on dev during training: no second evaluation.
-    best_index = max(range(len(log.history)), key=lambda i: log.history[i]["val_score"] or 0.0)
-    best = log.history[best_index]
-    if not trainer.is_world_process_zero():
-        return run_dir  # under torchrun only the main process writes the run folder
+    # The history comes from the Trainer's log, which a resumed run restores from its checkpoint.
+    history = history_from_log(trainer.state.log_history, tasks)
+    best_index = max(range(len(history)), key=lambda i: history[i]["val_score"] or 0.0)
+    # Evaluations before a resume happened in another process: their dev logits are gone.
+    offset = len(history) - len(dev_logits.logits)
+    best_logits, dev_labels = None, dev_logits.labels
+    if best_index >= offset:
+        best_logits = dev_logits.logits[best_index - offset]
+    elif cfg.calibrate:
+        # One more dev pass (on every process: it is collective) on the loaded best epoch, for calibration.
+        prediction = trainer.predict(dev_set)
+        best_logits = DevLogits.logits_of(prediction.predictions)
+        dev_labels = np.asarray(prediction.label_ids).reshape(len(best_logits), len(tasks))
+    outcome = Outcome(history, best_index, best_logits, dev_labels, train_seconds, args.world_size)
+    # Every process has loaded the best epoch before the main one removes the checkpoints; the others wait
+    # until the run folder is complete, so it is whole on every process that returns.
+    trainer.accelerator.wait_for_everyone()
+    with args.main_process_first(local=False, desc="writing the run folder"):
+        if trainer.is_world_process_zero():
+            write_run_folder(cfg, trainer.model, tokenizer, tasks, outcome, device,
+                             {"n_train": len(train_rows), "n_dev": len(dev_rows)})
+    return run_dir
 
+
+def write_run_folder(cfg: Config, model: torch.nn.Module, tokenizer: Any, tasks: Sequence[Task], outcome: Outcome,
+                     device: torch.device, counts: dict[str, int]) -> None:
+    """Main process only: model, config, label map, calibration and metrics; then drop the checkpoints."""
+    run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    save_model_folder(trainer.model, tokenizer, run_dir / "model")
-    shutil.rmtree(checkpoints, ignore_errors=True)  # the best epoch is in model/; checkpoints are ~0.5 GB each
+    save_model_folder(model, tokenizer, run_dir / "model")
     save_config(cfg, run_dir / "config.yaml")
     (run_dir / "label_map.json").write_text(json.dumps(
         {task.name: {"id2label": task.id2label, "label2id": task.label2id} for task in tasks}, indent=2))
-    calibration = (calibrate(tasks, dev_logits.logits[best_index], dev_logits.labels, cfg.dev_file)
-                   if cfg.calibrate and dev_logits.labels is not None else {})
+    calibration = (calibrate(tasks, outcome.dev_logits, outcome.dev_labels, cfg.dev_file)
+                   if cfg.calibrate and outcome.dev_logits is not None else {})
     (run_dir / "calibration.json").write_text(json.dumps(calibration, indent=2))
+    best = outcome.history[outcome.best_index]
     stance = tasks[0].name
     metrics = {
         "dev_macro_f1": best[f"val_{stance}_macro_f1"], "dev_accuracy": best[f"val_{stance}_accuracy"],
         "best_epoch": best["epoch"], "tasks": {task.name: {"dev_macro_f1": best[f"val_{task.name}_macro_f1"],
                                                             "dev_accuracy": best[f"val_{task.name}_accuracy"]}
                                                for task in tasks},
-        "train_seconds": round(train_seconds, 1), "device": str(device), "history": log.history,
-        "n_train": len(train_rows), "n_dev": len(dev_rows), "parameters": count_parameters(model),
+        "train_seconds": round(outcome.train_seconds, 1), "device": str(device), "processes": outcome.processes,
+        "history": outcome.history, **counts, "parameters": count_parameters(model),
         "torch_threads": torch.get_num_threads(),
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    # The best epoch is in model/ now; a finished run needs no resume, and checkpoints are ~0.7 GB each.
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     logger.info("dev %s | trained in %.0f s on %s -> %s", " | ".join(
-        f"{task.name} macro-F1 {best[f'val_{task.name}_macro_f1']:.3f}" for task in tasks), train_seconds, device, run_dir)
-    return run_dir
+        f"{task.name} macro-F1 {best[f'val_{task.name}_macro_f1']:.3f}" for task in tasks),
+        outcome.train_seconds, device, run_dir)
