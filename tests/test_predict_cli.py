@@ -424,3 +424,29 @@ def test_labelled_jsonl_points_to_evaluate(run_dir: Path, tmp_path: Path, capsys
 def test_first_chunks_are_small_so_output_starts_early() -> None:
     assert [len(chunk) for chunk in pipeline.iter_chunks(map(str, range(1000)), 300, 64)] == [64, 128, 256, 300, 252]
     assert [len(chunk) for chunk in pipeline.iter_chunks(map(str, range(12)), 5)] == [5, 5, 2]
+
+
+def test_two_task_run_in_every_predict_format(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    """A tiny stance + sentiment run end to end: both labels in JSONL, CSV, table and HTML."""
+    from german_stance.config import Config
+    from german_stance.training.trainer import train
+
+    data = write_jsonl(tmp_path / "train.jsonl", toy_rows())
+    run = train(Config(model_name=str(tiny_model_dir), max_length=32, batch_size=4, num_epochs=1, learning_rate=1e-3,
+                       freeze_embeddings=False, train_file=str(data), dev_file=str(data), tasks=["stance", "sentiment"],
+                       output_dir=str(tmp_path / "runs"), run_name="joint", logging_steps=1))
+    article = str(write(tmp_path / "a.txt", ARTICLE))
+    code, out, _ = predict(capsys, run, article, "--format", "jsonl")
+    records = parse_jsonl(out)
+    assert code == 0 and all(r["sentiment"] in ("negative", "neutral", "positive") for r in records)
+    assert all(abs(sum(r[f"p_sentiment_{label}"] for label in ("negative", "neutral", "positive")) - 1) < 1e-3
+               for r in records)
+    code, out, _ = predict(capsys, run, article, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and {"sentiment", "sentiment_confidence", "p_sentiment_negative"} <= set(rows[0])
+    code, out, _ = predict(capsys, run, article, "--format", "table", "--width", "120")
+    assert code == 0 and "sentiment" in out and "dominant:" in out.splitlines()[-2]
+    output = tmp_path / "view.html"
+    code, _, _ = predict(capsys, run, article, "-o", str(output))
+    page = output.read_text(encoding="utf-8")
+    assert code == 0 and "l-sentiment-" in page and "Dominant sentiment" in page and 'class="m"' in page
