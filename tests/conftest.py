@@ -83,3 +83,17 @@ def trained_run(tiny_config) -> Path:
     from german_stance.training.trainer import train
 
     return train(tiny_config)
+
+
+@pytest.fixture(scope="session")
+def joint_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny stance + sentiment run, trained once for the session; tests copy it before changing it."""
+    from german_stance.config import Config
+    from german_stance.training.trainer import train
+
+    folder = tmp_path_factory.mktemp("joint-run")
+    data = write_jsonl(folder / "train.jsonl", toy_rows())
+    return train(Config(model_name=str(tiny_model_dir), tasks=["stance", "sentiment"], max_length=32, batch_size=4,
+                        num_epochs=1, learning_rate=1e-3, freeze_embeddings=False, train_file=str(data),
+                        dev_file=str(data), output_dir=str(folder / "runs"), run_name="tiny", logging_steps=1))
+

@@ -17,7 +17,7 @@ from german_stance.inference.inputs import Article
 from german_stance.inference.pipeline import label_article, label_articles
 from german_stance.inference.shards import plan_digest, plan_shards, read_shard
 
-from conftest import REPO, TOY_ROWS, toy_rows, write_jsonl
+from conftest import REPO, TOY_ROWS
 
 TEXTS = [text for *_, text in TOY_ROWS]
 
@@ -38,19 +38,6 @@ def write_corpus(path: Path, rows: list[dict], corrupt: dict[int, str] | None = 
         lines.insert(index, raw)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def run_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny stance + sentiment run, trained once for this module."""
-    from german_stance.config import Config
-    from german_stance.training.trainer import train
-
-    folder = tmp_path_factory.mktemp("batch-run")
-    data = write_jsonl(folder / "train.jsonl", toy_rows())
-    return train(Config(model_name=str(tiny_model_dir), tasks=["stance", "sentiment"], max_length=32, batch_size=4,
-                        num_epochs=1, learning_rate=1e-3, freeze_embeddings=False, train_file=str(data),
-                        dev_file=str(data), output_dir=str(folder / "runs"), run_name="tiny", logging_steps=1))
 
 
 def plain_predict(run: Path, source: Path, output: Path) -> tuple[list[dict], list[dict]]:
@@ -103,8 +90,8 @@ def test_parquet_and_folder_sources(tmp_path: Path) -> None:
         plan_shards([str(tmp_path / "missing.jsonl")], 4)
 
 
-def test_label_articles_equals_label_article(run_dir: Path) -> None:
-    classifier = StanceClassifier.from_run(run_dir, device="cpu")
+def test_label_articles_equals_label_article(joint_run: Path) -> None:
+    classifier = StanceClassifier.from_run(joint_run, device="cpu")
     articles = [Article(row["id"], row["text"]) for row in corpus(9)]
     one_by_one = [[record for chunk in label_article(classifier, article) for record in chunk] for article in articles]
     together = list(label_articles(classifier, articles, chunk_size=7))  # forward calls cut across articles
@@ -113,14 +100,14 @@ def test_label_articles_equals_label_article(run_dir: Path) -> None:
         assert [{k: r[k] for k in LABEL_KEYS} for r in records] == [{k: r[k] for k in LABEL_KEYS} for r in expected]
 
 
-def test_label_shard_matches_plain_predict(run_dir: Path, tmp_path: Path) -> None:
+def test_label_shard_matches_plain_predict(joint_run: Path, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     rows = corpus(12)
-    sentences, summaries = plain_predict(run_dir, write_corpus(tmp_path / "a.jsonl", rows), tmp_path / "plain.jsonl")
+    sentences, summaries = plain_predict(joint_run, write_corpus(tmp_path / "a.jsonl", rows), tmp_path / "plain.jsonl")
     for folder in ("sentences", "articles", "errors"):
         (tmp_path / "out" / folder).mkdir(parents=True)
-    classifier = StanceClassifier.from_run(run_dir, device="cpu")
+    classifier = StanceClassifier.from_run(joint_run, device="cpu")
     stats = label_shard(classifier, "shard-00000", [Article(row["id"], row["text"]) for row in rows], [],
                         tmp_path / "out")
     assert (stats["articles"], stats["sentences"], stats["errors"]) == (12, len(sentences), 0)
@@ -134,13 +121,13 @@ def test_label_shard_matches_plain_predict(run_dir: Path, tmp_path: Path) -> Non
     assert not (tmp_path / "out" / "errors" / "shard-00000.jsonl").exists()
 
 
-def test_plain_predict_needs_no_ray_and_predict_batch_says_how_to_get_it(run_dir: Path, tmp_path: Path) -> None:
+def test_plain_predict_needs_no_ray_and_predict_batch_says_how_to_get_it(joint_run: Path, tmp_path: Path) -> None:
     source = write_corpus(tmp_path / "a.jsonl", corpus(3))
     script = ("import sys; sys.modules['ray'] = None\n"  # as if Ray were not installed
               "from german_stance.cli import main\n"
-              f"code = main(['--quiet', 'predict', '--model', {str(run_dir)!r}, {str(source)!r}, '-o', "
+              f"code = main(['--quiet', 'predict', '--model', {str(joint_run)!r}, {str(source)!r}, '-o', "
               f"{str(tmp_path / 'out.jsonl')!r}])\n"
-              f"batch = main(['--quiet', 'predict-batch', '--model', {str(run_dir)!r}, {str(source)!r}, '-o', "
+              f"batch = main(['--quiet', 'predict-batch', '--model', {str(joint_run)!r}, {str(source)!r}, '-o', "
               f"{str(tmp_path / 'batch')!r}])\n"
               "print(code, batch)")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
@@ -151,16 +138,16 @@ def test_plain_predict_needs_no_ray_and_predict_batch_says_how_to_get_it(run_dir
 
 
 @pytest.mark.slow
-def test_ray_two_actors_match_plain_predict_and_rerun_redoes_only_a_missing_shard(run_dir: Path,
+def test_ray_two_actors_match_plain_predict_and_rerun_redoes_only_a_missing_shard(joint_run: Path,
                                                                                    tmp_path: Path) -> None:
     pytest.importorskip("ray.data")
     import pyarrow.parquet as pq
 
     rows = corpus(200)
     source = write_corpus(tmp_path / "corpus.jsonl", rows, {30: "{kaputt", 101: '{"id": "ohne-text"}'})
-    sentences, summaries = plain_predict(run_dir, source, tmp_path / "plain.jsonl")
+    sentences, summaries = plain_predict(joint_run, source, tmp_path / "plain.jsonl")
     out = tmp_path / "batch"
-    argv = ["--quiet", "predict-batch", "--model", str(run_dir), str(source), "-o", str(out), "--actors", "2",
+    argv = ["--quiet", "predict-batch", "--model", str(joint_run), str(source), "-o", str(out), "--actors", "2",
             "--shard-size", "25"]
     assert main(argv) == 1  # two rows went to errors.jsonl
     shards = sorted(path.name for path in (out / "sentences").glob("*.parquet"))

@@ -12,23 +12,8 @@ from german_stance import LABELS, StanceClassifier
 from german_stance.data import encode_for_model, encode_texts
 from german_stance.inference.pipeline import summarise_article
 from german_stance.tasks import STANCE, Task
-from german_stance.training.trainer import train
 
 from conftest import toy_rows
-
-
-@pytest.fixture(scope="module")
-def joint_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny stance + sentiment run, trained once for this module."""
-    from german_stance.config import Config
-
-    from conftest import write_jsonl
-
-    folder = tmp_path_factory.mktemp("joint")
-    data = write_jsonl(folder / "train.jsonl", toy_rows())
-    return train(Config(model_name=str(tiny_model_dir), max_length=32, batch_size=4, num_epochs=1, learning_rate=1e-3,
-                        freeze_embeddings=False, train_file=str(data), dev_file=str(data), tasks=["stance", "sentiment"],
-                        output_dir=str(folder / "runs"), run_name="joint", logging_steps=1))
 
 
 def test_readme_python_api_example(joint_run: Path) -> None:

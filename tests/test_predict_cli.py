@@ -426,15 +426,9 @@ def test_first_chunks_are_small_so_output_starts_early() -> None:
     assert [len(chunk) for chunk in pipeline.iter_chunks(map(str, range(12)), 5)] == [5, 5, 2]
 
 
-def test_two_task_run_in_every_predict_format(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+def test_two_task_run_in_every_predict_format(joint_run: Path, tmp_path: Path, capsys) -> None:
     """A tiny stance + sentiment run end to end: both labels in JSONL, CSV, table and HTML."""
-    from german_stance.config import Config
-    from german_stance.training.trainer import train
-
-    data = write_jsonl(tmp_path / "train.jsonl", toy_rows())
-    run = train(Config(model_name=str(tiny_model_dir), max_length=32, batch_size=4, num_epochs=1, learning_rate=1e-3,
-                       freeze_embeddings=False, train_file=str(data), dev_file=str(data), tasks=["stance", "sentiment"],
-                       output_dir=str(tmp_path / "runs"), run_name="joint", logging_steps=1))
+    run = joint_run
     article = str(write(tmp_path / "a.txt", ARTICLE))
     code, out, _ = predict(capsys, run, article, "--format", "jsonl")
     records = parse_jsonl(out)

@@ -13,7 +13,7 @@ from typing import get_type_hints
 import pytest
 import yaml
 
-from conftest import REPO, toy_rows, write_jsonl
+from conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 # The sections whose commands a newcomer copies after training; train commands themselves are skipped (minutes).
@@ -107,19 +107,6 @@ def test_readme_commands_are_found() -> None:
         for word in shlex.split(command.replace("|", " ")):
             if word.startswith(("examples/", "data/")):
                 assert (REPO / word).exists(), f"README names {word}, which the repository does not have"
-
-
-@pytest.fixture(scope="module")
-def joint_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny stance + sentiment run."""
-    from german_stance.config import Config
-    from german_stance.training.trainer import train
-
-    folder = tmp_path_factory.mktemp("readme-run")
-    data = write_jsonl(folder / "train.jsonl", toy_rows())
-    return train(Config(model_name=str(tiny_model_dir), tasks=["stance", "sentiment"], max_length=32, batch_size=4,
-                        num_epochs=1, learning_rate=1e-3, freeze_embeddings=False, train_file=str(data),
-                        dev_file=str(data), output_dir=str(folder / "runs"), run_name="tiny", logging_steps=1))
 
 
 def run_command(command: str, run: Path, monkeypatch: pytest.MonkeyPatch) -> int:
