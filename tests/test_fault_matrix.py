@@ -235,6 +235,8 @@ def train_with(rows: list[dict] | None = None, config: str | None = None, *extra
         text = config if config is not None else (
             f"model_name: {backbone}\ntrain_file: {data}\ndev_file: {data}\noutput_dir: {work / 'runs'}\n"
             "run_name: tiny\nmax_length: 32\nbatch_size: 4\nnum_epochs: 1\nfreeze_embeddings: false\n")
+        if "train_file:" in text and "output_dir" not in text:  # never the repository's runs/, whatever is in it
+            text += f"\noutput_dir: {work / 'runs'}\n"
         if existing:
             shutil.copytree(run, work / "runs" / "tiny")
         return ["train", "--config", str(put(work / "config.yaml", text)), *extra]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import write_files_atomic
+from ..tasks import TASKS
 
 
 @dataclass
@@ -93,7 +94,6 @@ table.errors th:nth-child(4){width:13%}table.errors th:nth-child(5){width:12%}
 figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #e5e5ea}
 figcaption{font-size:.85rem;color:#555}p.note{font-size:.85rem;color:#666}
 pre{background:#f5f5f7;padding:.7rem;overflow-x:auto;font-size:.8rem}
-.critical,.negative{color:#d55e00;font-weight:600}.supportive,.positive{color:#0072b2;font-weight:600}.neutral{color:#666}
 @media (max-width:600px){body{margin:1rem auto;padding:0 .6rem}h1{font-size:1.35rem}h2{font-size:1.2rem}
 h3{font-size:1.05rem}table{font-size:.8rem}
 th,td{padding:.2rem .35rem}table.errors{min-width:720px}}
@@ -179,7 +179,11 @@ def _is_number(text: str) -> bool:
     return NUMBER_CELL.fullmatch(text) is not None
 
 
-LABEL_CLASSES = ("critical", "neutral", "supportive", "negative", "positive")
+# Label cells take their task's colour (tasks.py), so a new task's labels need no edit here.
+LABEL_COLOURS = {label: task.colour(label) for task in TASKS.values() for label in task.labels}
+LABEL_CLASSES = tuple(LABEL_COLOURS)
+LABEL_CSS = "".join(f".{label}{{color:rgb{colour}{';font-weight:600' if label != 'neutral' else ''}}}"
+                    for label, colour in LABEL_COLOURS.items())
 
 
 def _html_cell(cell: Cell, tag: str) -> str:
@@ -212,7 +216,7 @@ def to_html(blocks: list[Block], title: str) -> str:
     """Render blocks as one self-contained HTML page (CSS inline, images as data URIs), with a table of contents."""
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
              f"content='width=device-width,initial-scale=1'><title>{html.escape(title)}</title>",
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
+             f"<style>{CSS}{LABEL_CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
     ids = heading_ids(blocks)
     entries = toc_entries(blocks, ids)
     start = first_heading(blocks)
