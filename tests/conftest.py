@@ -41,7 +41,11 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random BERT with a word-piece vocabulary built from the toy sentences, saved to disk."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        BertTokenizerFast,
+    )
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     words = sorted({word.strip(".,„“").lower() for *_, text in TOY_ROWS for word in text.split()})
@@ -85,15 +89,18 @@ def trained_run(tiny_config) -> Path:
     return train(tiny_config)
 
 
-@pytest.fixture(scope="session")
-def joint_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny stance + sentiment run, trained once for the session; tests copy it before changing it."""
+def train_tiny(folder: Path, tiny_model_dir: Path, tasks: tuple[str, ...] = ("stance",)) -> Path:
+    """Train the tiny BERT on the toy rows for one epoch in ``folder``; return the run folder."""
     from german_stance.config import Config
     from german_stance.training.trainer import train
 
-    folder = tmp_path_factory.mktemp("joint-run")
     data = write_jsonl(folder / "train.jsonl", toy_rows())
-    return train(Config(model_name=str(tiny_model_dir), tasks=["stance", "sentiment"], max_length=32, batch_size=4,
+    return train(Config(model_name=str(tiny_model_dir), tasks=list(tasks), max_length=32, batch_size=4,
                         num_epochs=1, learning_rate=1e-3, freeze_embeddings=False, train_file=str(data),
                         dev_file=str(data), output_dir=str(folder / "runs"), run_name="tiny", logging_steps=1))
 
+
+@pytest.fixture(scope="session")
+def joint_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny stance + sentiment run, trained once for the session; tests copy it before changing it."""
+    return train_tiny(tmp_path_factory.mktemp("joint-run"), tiny_model_dir, ("stance", "sentiment"))

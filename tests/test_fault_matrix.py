@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import toy_rows, train_tiny
 
-from conftest import toy_rows, write_jsonl
 from german_stance import files
 from german_stance.cli import main
 from german_stance.inference import pipeline
@@ -48,14 +48,7 @@ class Case:
 @pytest.fixture(scope="module")
 def shared_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tiny trained run for every case (cases that damage a run copy it first)."""
-    from german_stance.config import Config
-    from german_stance.training.trainer import train
-
-    folder = tmp_path_factory.mktemp("matrix-run")
-    data = write_jsonl(folder / "train.jsonl", toy_rows())
-    return train(Config(model_name=str(tiny_model_dir), max_length=32, batch_size=4, num_epochs=1,
-                        learning_rate=1e-3, freeze_embeddings=False, train_file=str(data), dev_file=str(data),
-                        output_dir=str(folder / "runs"), run_name="tiny", logging_steps=1))
+    return train_tiny(tmp_path_factory.mktemp("matrix-run"), tiny_model_dir)
 
 
 # ---- helpers that build a case's files ---------------------------------------------------------------------------

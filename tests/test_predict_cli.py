@@ -18,7 +18,13 @@ from german_stance.cli import main
 from german_stance.config import LABELS
 from german_stance.data.sentences import split_sentences
 from german_stance.inference import pipeline
-from german_stance.inference.inputs import Article, InputError, iter_entries, read_file, strip_markdown
+from german_stance.inference.inputs import (
+    Article,
+    InputError,
+    iter_entries,
+    read_file,
+    strip_markdown,
+)
 from german_stance.inference.pipeline import SummaryTally, label_article
 from german_stance.tasks import STANCE
 
@@ -32,7 +38,7 @@ def predict_article(classifier: StanceClassifier, text: str) -> list[dict]:
     """Sentence records of one article."""
     return classifier.predict_article(text)["sentences"]
 
-from conftest import REPO, toy_rows, write_jsonl
+from conftest import REPO, toy_rows, train_tiny, write_jsonl
 
 ARTICLE = ("Putin besucht Pjöngjang\n"
            "Seoul verurteilte das Abkommen als Bedrohung für die Sicherheit der Region. "
@@ -54,14 +60,7 @@ für die Sicherheit der Region. Der Vertrag wurde am 19. Juni in Pjöngjang <b>u
 @pytest.fixture(scope="module")
 def run_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny run of conftest's ``trained_run``, trained once for this module instead of once per test."""
-    from german_stance.config import Config
-    from german_stance.training.trainer import train
-
-    folder = tmp_path_factory.mktemp("predict-run")
-    data = write_jsonl(folder / "train.jsonl", toy_rows())
-    return train(Config(model_name=str(tiny_model_dir), max_length=32, batch_size=4, num_epochs=1,
-                        learning_rate=1e-3, freeze_embeddings=False, train_file=str(data), dev_file=str(data),
-                        output_dir=str(folder / "runs"), run_name="tiny", logging_steps=1))
+    return train_tiny(tmp_path_factory.mktemp("predict-run"), tiny_model_dir)
 
 
 def predict(capsys: pytest.CaptureFixture, run: Path, *argv: str) -> tuple[int, str, str]:

@@ -80,10 +80,10 @@ def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resa
     train_file = Path(first.run.config.train_file)
     if train_file.is_file():
         train_rows = read_sentences(train_file, tasks=first.tasks[:1])
+        rows_by_file = {path: read_sentences(path, tasks=first.tasks[:1]) for path in data_files}
         for task_name, task in tasks.items():
             for baseline, predict in build_baselines(train_rows, task=task).items():
-                for path in data_files:
-                    rows = read_sentences(path, tasks=first.tasks[:1])
+                for path, rows in rows_by_file.items():
                     if not all(task.field in row for row in rows):
                         continue
                     gold = [task.label2id[row[task.field]] for row in rows]
