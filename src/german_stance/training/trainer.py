@@ -111,7 +111,6 @@ def load_split(path: str, limit: int, seed: int, use_context: bool, tasks: Seque
 
 def teacher_probabilities(cfg: Config, rows: list[dict[str, Any]], tasks: Sequence[Task]) -> np.ndarray:
     """The teachers' mean probabilities for each training row, every task side by side (the model's order)."""
-    from ..data.context import contexts_for
     from ..inference.ensemble import Ensemble
 
     teachers = Ensemble.from_runs(cfg.teacher_runs)
@@ -122,7 +121,7 @@ def teacher_probabilities(cfg: Config, rows: list[dict[str, Any]], tasks: Sequen
                          "train the teachers with the same tasks")
     texts = [row["text"] for row in rows]
     contexts = [row.get("context") or "" for row in rows] if teachers.use_context else None
-    logits = teachers.logits(texts, contexts if contexts is not None else contexts_for(texts))
+    logits = teachers.logits(texts, contexts)  # members without context ignore it
     return np.concatenate([np.exp(logits[task.name]) for task in tasks], axis=1)
 
 
