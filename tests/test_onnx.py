@@ -167,3 +167,69 @@ def test_smoothquant_rescaling_keeps_the_fp32_model_equal(exported_run: Path, tm
 
     smooth_nodes = [node for node in onnx.load(str(smoothed)).graph.node if node.name.endswith("_smooth")]
     assert smooth_nodes and all(node.op_type == "Mul" for node in smooth_nodes)  # the rescaling is really there
+
+
+def test_activation_errors_rank_the_matmul_with_an_outlier_channel_first(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from german_stance.modeling.quantize import activation_errors
+
+    # Two MatMuls compute the same product; one reads an input whose last channel is 300x larger (with a weight
+    # row 300x smaller), like BERT's outlier channels: one int8 scale for the whole tensor then rounds the rest.
+    generator = np.random.default_rng(0)
+    matrix = generator.normal(size=(8, 8)).astype(np.float32)
+    weight = numpy_helper.from_array(matrix, "weight")
+    matrix[7] /= 300
+    shrunk = numpy_helper.from_array(matrix, "shrunk")
+    outlier = numpy_helper.from_array(np.array([1, 1, 1, 1, 1, 1, 1, 300], dtype=np.float32), "outlier")
+    calm, wild = "/encoder/layer.0/attention/output/dense/MatMul", "/encoder/layer.0/output/dense/MatMul"
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "outlier"], ["x_wild"], name="scale"),
+         helper.make_node("MatMul", ["x", "weight"], ["calm_out"], name=calm),
+         helper.make_node("MatMul", ["x_wild", "shrunk"], ["wild_out"], name=wild),
+         helper.make_node("Add", ["calm_out", "wild_out"], ["y"], name="sum")],
+        "probe", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 8])], [weight, shrunk, outlier])
+    path = tmp_path / "probe.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    batches = [{"x": generator.normal(size=(16, 8)).astype(np.float32)} for _ in range(3)]
+    errors = activation_errors(path, batches)
+    assert set(errors) == {calm, wild}
+    assert errors[wild] > 5 * errors[calm] and errors[calm] < 0.02
+
+
+def test_blockwise_recipe_rewrites_the_most_sensitive_matmuls(exported_run: Path, tmp_path: Path) -> None:
+    import onnx
+
+    from german_stance.modeling.backends import OnnxBackend
+    from german_stance.modeling.onnx_export import example_inputs
+    from german_stance.modeling.quantize import Recipe, activation_errors, quantize
+
+    source = exported_run / "onnx" / "model.fp32.onnx"
+    names = OnnxBackend(source).inputs
+    calibration = [example_inputs(names, 4, 9, 5, seed=seed) for seed in range(3)]
+    errors = activation_errors(source, calibration)
+    matmuls = sorted((name for name in errors if "MatMul" in name), key=errors.get, reverse=True)
+    target = tmp_path / "blockwise.onnx"
+    chosen = quantize(source, target, Recipe("probe", per_channel=True, keep_embeddings=True, blockwise=2),
+                      calibration)
+    assert chosen == matmuls[:2]
+    ops = [node.op_type for node in onnx.load(str(target)).graph.node]
+    assert ops.count("MatMulNBits") == 2 and "DynamicQuantizeLinear" in ops and "Cast" in ops
+    batch = example_inputs(names, 3, 11, 5, seed=7)
+    assert OnnxBackend(target).logits(batch) == pytest.approx(OnnxBackend(source).logits(batch), abs=0.05)
+
+
+def test_reports_name_the_backend_that_scored_the_run(exported_run: Path, tmp_path: Path) -> None:
+    from german_stance.evaluation.compare import compare_runs
+    from german_stance.evaluation.report import evaluate_runs
+
+    data = write_jsonl(tmp_path / "dev.jsonl", toy_rows())
+    evaluate_runs([exported_run], [data], tmp_path / "auto", n_resamples=20, baselines=False)
+    evaluate_runs([exported_run], [data], tmp_path / "torch", n_resamples=20, baselines=False, backend="torch")
+    assert json.loads((tmp_path / "auto" / "metrics.json").read_text())["backend"] == ["onnx (model.int8.onnx)"]
+    assert json.loads((tmp_path / "torch" / "metrics.json").read_text())["backend"] == ["torch"]
+    assert "| backend | torch |" in (tmp_path / "torch" / "report.md").read_text()
+    compare_runs([f"exported={exported_run}"], [data], tmp_path / "compare", n_resamples=20, backend="torch")
+    assert "Backend per setup: exported: torch." in (tmp_path / "compare" / "comparison.md").read_text()

@@ -24,6 +24,13 @@ def add_verbosity(parser: argparse.ArgumentParser) -> None:
                         help="show the full traceback of an error")
 
 
+def add_backend(parser: argparse.ArgumentParser, verb: str) -> None:
+    """``--backend`` for commands that score a run: the same choice predict makes unless told otherwise."""
+    parser.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                        help=f"what {verb} the run: auto (default) = what predict uses (the exported ONNX model when "
+                             "the run has one, else torch); torch = the trained weights themselves")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options."""
     # allow_abbrev=False: otherwise "--seed=43" (a config override) is silently read as "--seeds 43".
@@ -48,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="report folder (default: <first run>/report)")
     evaluate.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default: %(default)s)")
     evaluate.add_argument("--no-baselines", action="store_true", help="skip the majority and TF-IDF baselines")
+    add_backend(evaluate, "scores")
 
     compare = commands.add_parser(
         "compare", allow_abbrev=False, help="one table of several runs (and baselines) on the same data")
@@ -55,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--data", required=True, action="append", help="labelled JSONL file (repeatable)")
     compare.add_argument("--out", required=True, help="folder for comparison.md/.html/.json")
     compare.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default: %(default)s)")
+    add_backend(compare, "scores")
 
     predict = commands.add_parser("predict", allow_abbrev=False, help="label every sentence of articles")
     predict.add_argument("--model", required=True, help="trained run folder")
@@ -74,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate", allow_abbrev=False, help="fit each task's temperature on a labelled file and store it in the run")
     calibrate.add_argument("--model", required=True, help="run folder")
     calibrate.add_argument("--data", required=True, help="labelled JSONL, ideally out-of-domain held-out text")
+    add_backend(calibrate, "fits on")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     predict.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
                          help="auto (default): the run's exported ONNX model on the CPU when it has one, else torch")
@@ -83,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data", action="append", default=[],
                         help="labelled JSONL file to report on besides the run's dev file (repeatable)")
     export.add_argument("--recipe", action="append", dest="recipes",
-                        help="int8 recipe to try (repeatable; default: all, see modeling/quantize.py)")
+                        help="int8 recipe to try (repeatable; default: the block-wise ladder, "
+                             "DEFAULT_RECIPES in modeling/quantize.py; every name is in RECIPES there)")
     export.add_argument("--no-trim", action="store_true", help="keep the full multilingual vocabulary")
     export.add_argument("--words", type=int, help="German words kept from the word list (default: 100000)")
     export.add_argument("--budget", type=float, default=1.0,
@@ -162,7 +173,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     out_dir = Path(args.out) if args.out else Path(args.model[0]) / "report"
     evaluate_runs([Path(m) for m in args.model], [Path(d) for d in args.data], out_dir,
-                  n_resamples=args.bootstrap, baselines=not args.no_baselines)
+                  n_resamples=args.bootstrap, baselines=not args.no_baselines, backend=args.backend)
     return 0
 
 
@@ -170,7 +181,8 @@ def run_compare(args: argparse.Namespace) -> int:
     """``compare``: one table of several runs."""
     from .evaluation.compare import compare_runs
 
-    compare_runs(args.model, [Path(d) for d in args.data], Path(args.out), n_resamples=args.bootstrap)
+    compare_runs(args.model, [Path(d) for d in args.data], Path(args.out), n_resamples=args.bootstrap,
+                 backend=args.backend)
     return 0
 
 
@@ -178,7 +190,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     """``calibrate``: fit and store the temperatures."""
     from .evaluation.calibrate import calibrate_run
 
-    calibrate_run(Path(args.model), Path(args.data))
+    calibrate_run(Path(args.model), Path(args.data), backend=args.backend)
     return 0
 
 

@@ -23,9 +23,9 @@ from .scoring import predict_rows, scored_tasks
 logger = logging.getLogger(__name__)
 
 
-def calibrate_run(run_dir: Path, data_file: Path) -> dict[str, Any]:
+def calibrate_run(run_dir: Path, data_file: Path, backend: str = "auto") -> dict[str, Any]:
     """Fit a temperature per task on ``data_file``; keep it applied only where it lowers the ECE there."""
-    classifier = StanceClassifier.from_run(run_dir, calibrated=False)
+    classifier = StanceClassifier.from_run(run_dir, calibrated=False, backend=backend)
     rows, logits = predict_rows(classifier, read_sentences(data_file, tasks=classifier.tasks[:1]))
     result = dict(classifier.run.calibration)
     for task in scored_tasks(classifier, rows):

@@ -41,13 +41,25 @@ def parse_setups(specs: list[str]) -> dict[str, list[Path]]:
     return setups
 
 
-def load_setup(paths: list[Path]) -> list[StanceClassifier]:
+def load_setup(paths: list[Path], backend: str = "auto") -> list[StanceClassifier]:
     """The runs of one setup; ``ensemble:RUN1,RUN2`` (first path prefixed) is one averaged ensemble."""
     from ..inference.ensemble import Ensemble
 
     if str(paths[0]).startswith("ensemble:"):
-        return [Ensemble.from_runs([Path(str(paths[0]).removeprefix("ensemble:")), *paths[1:]])]
-    return [StanceClassifier.from_run(path) for path in paths]
+        return [Ensemble.from_runs([Path(str(paths[0]).removeprefix("ensemble:")), *paths[1:]], backend=backend)]
+    return [StanceClassifier.from_run(path, backend=backend) for path in paths]
+
+
+def backends_used(loaded: dict[str, list[StanceClassifier]]) -> str:
+    """One phrase per setup: which backend scored it (an exported run may be scored on its int8 model)."""
+    from ..inference.ensemble import Ensemble
+
+    def members(classifier: StanceClassifier) -> list[StanceClassifier]:
+        return classifier.members if isinstance(classifier, Ensemble) else [classifier]
+
+    return "; ".join(f"{name}: " + ", ".join(sorted({member.backend.description for classifier in runs
+                                                     for member in members(classifier)}))
+                     for name, runs in loaded.items())
 
 
 def cell(metrics_list: list[dict[str, Any]], key: str, labels: Any) -> str:
@@ -60,11 +72,12 @@ def cell(metrics_list: list[dict[str, Any]], key: str, labels: Any) -> str:
     return f"{summary['mean']:.3f} ± {summary['std']:.3f}"
 
 
-def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resamples: int = 1000) -> dict[str, Any]:
+def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resamples: int = 1000,
+                 backend: str = "auto") -> dict[str, Any]:
     """Score every setup and the baselines on every data file; write one table per task and the paired differences."""
     setups = parse_setups(specs)
     check_out_folder(out_dir)  # before any model is loaded
-    loaded = {name: load_setup(paths) for name, paths in setups.items()}
+    loaded = {name: load_setup(paths, backend) for name, paths in setups.items()}
     tasks = {task.name: task for runs in loaded.values() for task in runs[0].tasks}
     # results[task][system][file] = list of metrics (one per run); predictions[task][system][file] = (gold, predicted)
     results: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {name: {} for name in tasks}
@@ -94,7 +107,8 @@ def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resa
 
     blocks: list[Block] = [Paragraph(
         "One run: score [95% bootstrap interval]; several seeds: mean ± sample standard deviation. Baselines are "
-        "trained on the training split of the first setup. — = the setup has no head for this task.")]
+        "trained on the training split of the first setup. — = the setup has no head for this task."),
+        Paragraph(f"Backend per setup: {backends_used(loaded)}.", note=True)]
     for task_name, task in tasks.items():
         headers = ["system", "runs"] + [f"{path.stem} {metric}" for path in data_files for metric in ("macro-F1", "accuracy")]
         rows = []

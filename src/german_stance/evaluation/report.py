@@ -120,7 +120,8 @@ def predictions_csv(file_scores: dict[str, dict[str, FileScores]]) -> str:
     return buffer.getvalue()
 
 
-def provenance_blocks(classifier: StanceClassifier, run_dirs: list[Path]) -> list[Block]:
+def provenance_blocks(classifier: StanceClassifier, run_dirs: list[Path],
+                      classifiers: list[StanceClassifier] | None = None) -> list[Block]:
     """What produced the report: runs, backbone, training time, data hashes, calibration, config."""
     run, config = classifier.run, classifier.run.config
     metrics_path = run.path / "metrics.json"
@@ -134,17 +135,18 @@ def provenance_blocks(classifier: StanceClassifier, run_dirs: list[Path]) -> lis
             ["training time", f"{training.get('train_seconds', '?')} s on {training.get('device', '?')}"],
             ["training data", f"{train_file} (sha256 {file_sha256(train_file) if train_file.is_file() else 'missing'},"
                               f" {training.get('n_train', '?')} sentences)"],
-            ["calibration", temperatures]]
+            ["calibration", temperatures],
+            ["backend", ", ".join(dict.fromkeys(member.backend.description for member in classifiers))]]
     config_text = (run.path / "config.yaml").read_text(encoding="utf-8")
     return [Heading("What produced this report"), Table(["item", "value"], rows),
             Paragraph("Resolved config of the first run:", note=True), Preformatted(config_text)]
 
 
 def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n_resamples: int = 1000,
-                  baselines: bool = True, seed: int = 0) -> dict[str, Any]:
+                  baselines: bool = True, seed: int = 0, backend: str = "auto") -> dict[str, Any]:
     """Score runs (seeds of one setup) on each data file and write the report, metrics.json and predictions.csv."""
     check_out_folder(out_dir)  # before the model is loaded: a wrong --out fails at once
-    classifiers = [StanceClassifier.from_run(path) for path in run_dirs]
+    classifiers = [StanceClassifier.from_run(path, backend=backend) for path in run_dirs]
     primary = classifiers[0]
     # Read every file first: bad data fails before any slow work, and the bar knows its total.
     n_sentences = sum(len(read_sentences(path, tasks=primary.tasks[:1])) for path in data_files)
@@ -165,6 +167,7 @@ def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n
     if primary.run.legacy:
         blocks.append(Paragraph("This run was trained before sentiment heads existed: it is scored on stance only.", note=True))
     payload: dict[str, Any] = {"runs": [str(path) for path in run_dirs], "calibration": primary.run.calibration,
+                               "backend": [classifier.backend.description for classifier in classifiers],
                                "files": {}}
     everything: dict[str, dict[str, FileScores]] = {}
     with progress_bar("evaluating", total=n_sentences * len(classifiers), unit="sentence") as bar:
@@ -195,7 +198,7 @@ def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n
             entry.update({"model": stance_entry.get("model"), "seeds": stance_entry.get("seeds"),
                           "baselines": stance_entry.get("baselines")})
             payload["files"][path.stem] = entry
-    blocks += provenance_blocks(primary, run_dirs)
+    blocks += provenance_blocks(primary, run_dirs, classifiers)
     # Every file at once, or none: a failure (disk full, Ctrl-C) leaves an earlier report whole.
     write_document(blocks, out_dir, f"Evaluation report: {name}", extra={
         "predictions.csv": predictions_csv(everything), "metrics.json": metrics_text(payload)})

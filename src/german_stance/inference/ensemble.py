@@ -31,9 +31,9 @@ class Ensemble(StanceClassifier):
         self.use_context = any(member.use_context for member in self.members)
 
     @classmethod
-    def from_runs(cls, paths: Sequence[str | Path], device: str = "auto") -> Ensemble:
-        """Load every run of the ensemble."""
-        return cls([StanceClassifier.from_run(path, device=device) for path in paths])
+    def from_runs(cls, paths: Sequence[str | Path], device: str = "auto", backend: str = "auto") -> Ensemble:
+        """Load every run of the ensemble (``backend`` as in ``StanceClassifier.from_run``)."""
+        return cls([StanceClassifier.from_run(path, device=device, backend=backend) for path in paths])
 
     def logits(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Log of the members' mean probabilities per task (a softmax of these gives the mean back)."""

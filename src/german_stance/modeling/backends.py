@@ -19,6 +19,7 @@ class Backend(Protocol):
     """What the classifier object needs from a backend."""
 
     name: str
+    description: str
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Logits ``(batch, sum of label counts)`` for one padded batch."""
@@ -31,6 +32,11 @@ class TorchBackend:
 
     def __init__(self, model: Any) -> None:
         self.model = model.eval()
+
+    @property
+    def description(self) -> str:
+        """What reports print: the backend and, for ONNX, the model file."""
+        return "torch"
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """One forward pass without gradients; float32 logits on the CPU."""
@@ -59,6 +65,11 @@ class OnnxBackend:
         self.path = Path(path)
         self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self.inputs = [item.name for item in self.session.get_inputs()]
+
+    @property
+    def description(self) -> str:
+        """What reports print: the backend and the model file (``model.int8.onnx`` or ``model.fp32.onnx``)."""
+        return f"onnx ({self.path.name})"
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """One forward pass; a graph input that the batch lacks (token types) is zeros, as in BERT."""

@@ -113,7 +113,8 @@ def teacher_probabilities(cfg: Config, rows: list[dict[str, Any]], tasks: Sequen
     """The teachers' mean probabilities for each training row, every task side by side (the model's order)."""
     from ..inference.ensemble import Ensemble
 
-    teachers = Ensemble.from_runs(cfg.teacher_runs)
+    # torch, not an exported int8 model: the student learns the teachers' own probabilities.
+    teachers = Ensemble.from_runs(cfg.teacher_runs, backend="torch")
     names = [task.name for task in teachers.tasks]
     missing = [task.name for task in tasks if task.name not in names]
     if missing:
