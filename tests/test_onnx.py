@@ -233,3 +233,22 @@ def test_reports_name_the_backend_that_scored_the_run(exported_run: Path, tmp_pa
     assert "| backend | torch |" in (tmp_path / "torch" / "report.md").read_text()
     compare_runs([f"exported={exported_run}"], [data], tmp_path / "compare", n_resamples=20, backend="torch")
     assert "Backend per setup: exported: torch." in (tmp_path / "compare" / "comparison.md").read_text()
+
+
+def test_bundle_holds_only_what_predict_needs_and_predicts_the_same(exported_run: Path, tmp_path: Path) -> None:
+    from german_stance.cli import main
+
+    out = tmp_path / "bundle"
+    assert main(["bundle", "--model", str(exported_run), "--out", str(out)]) == 0
+    files = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+    assert "onnx/model.int8.onnx" in files and not any(name.startswith("model/model") for name in files)
+    assert "onnx/model.fp32.onnx" not in files and json.loads((out / "onnx" / "export.json").read_text())[
+        "variants"].keys() == {"int8"}
+    bundled = StanceClassifier.from_run(out)
+    assert bundled.backend.name == "onnx"
+    assert bundled.predict_records(TEXTS) == StanceClassifier.from_run(exported_run, backend="onnx").predict_records(TEXTS)
+    # A second bundle into the same folder is refused and leaves it as it was.
+    before = {name: (out / name).read_bytes() for name in files}
+    assert main(["bundle", "--model", str(exported_run), "--out", str(out)]) == 2
+    assert {name: (out / name).read_bytes() for name in files} == before
+    assert not list(tmp_path.glob(".bundle.*"))

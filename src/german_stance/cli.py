@@ -1,4 +1,4 @@
-"""Command line: ``german-stance train | evaluate | predict | predict-batch | compare | calibrate | export``.
+"""Command line: ``german-stance train | evaluate | predict | predict-batch | compare | calibrate | export | bundle``.
 
 Usage: ``german-stance train --config configs/stance.yaml --num_epochs=2``
 """
@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     predict.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
                          help="auto (default): the run's exported ONNX model on the CPU when it has one, else torch")
+    bundle = commands.add_parser(
+        "bundle", allow_abbrev=False, help="copy an exported run's predict-only files (about 50 MB) to a new folder")
+    bundle.add_argument("--model", required=True, help="exported run folder (see export)")
+    bundle.add_argument("--out", required=True, help="new folder; predict --model OUT works from it")
     export = commands.add_parser(
         "export", allow_abbrev=False, help="ONNX fp32 and int8 models of a run for fast CPU prediction (RUN/onnx)")
     export.add_argument("--model", required=True, help="trained run folder")
@@ -117,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--batch-size", type=int, default=64, help="at most this many sentences per forward pass")
     batch.add_argument("--ray-address", help="join this Ray cluster (e.g. auto, or ray://head:10001) instead of "
                                              "starting a local Ray")
-    for sub in (train, evaluate, compare, predict, calibrate, export, batch):
+    for sub in (train, evaluate, compare, predict, calibrate, export, bundle, batch):
         add_verbosity(sub)
     return parser
 
@@ -206,6 +210,17 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bundle(args: argparse.Namespace) -> int:
+    """``bundle``: the predict-only files of an exported run in a new folder."""
+    from .inference.bundle import bundle_run
+
+    files = bundle_run(args.model, args.out)
+    megabytes = sum(path.stat().st_size for path in files) / 1e6
+    print(f"wrote {len(files)} files ({megabytes:.1f} MB) to {args.out}; label with "
+          f"`german-stance predict --model {args.out} ARTICLE`")
+    return 0
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """``predict``: read inputs, label sentences, write the chosen format."""
     from .inference.command import predict_command
@@ -283,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_calibrate(args)
         if args.command == "export":
             return run_export(args)
+        if args.command == "bundle":
+            return run_bundle(args)
         if args.command == "predict-batch":
             return run_predict_batch(args, verbose)
         return run_predict(args)
