@@ -1,7 +1,7 @@
 """Per hard kind (issue 9): how many challenge sentences of each kind each run labels correctly (stance).
 
 Usage: ``python scripts/kind_analysis.py --model old=runs/old-default new=runs/default --out reports/compare/kinds.md``
-The kinds were tagged after the fact by a third annotator who saw neither labels nor predictions
+Ensembles: ``NAME=ensemble:RUN1,RUN2,RUN3``. The kinds were tagged after the fact by a third annotator who saw neither labels nor predictions
 (``data/eval/challenge/kinds.jsonl``; ``kind`` field of ``data/eval/challenge.jsonl``).
 """
 
@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from german_stance import StanceClassifier  # noqa: E402
 from german_stance.data import read_sentences  # noqa: E402
+from german_stance.inference.ensemble import Ensemble  # noqa: E402
 from german_stance.evaluation.scoring import predict_rows  # noqa: E402
 
 
@@ -25,6 +26,8 @@ def main() -> int:
     parser.add_argument("--model", nargs="+", required=True, help="NAME=RUN ...")
     parser.add_argument("--data", default="data/eval/challenge.jsonl")
     parser.add_argument("--out", type=Path, default=Path("reports/compare/kinds.md"))
+    parser.add_argument("--backend", default="torch", choices=["auto", "torch", "onnx"],
+                        help="torch (default): the trained weights, as compare --backend torch scores them")
     args = parser.parse_args()
     rows = read_sentences(args.data)
     kinds = [row.get("kind") or "(none)" for row in rows]
@@ -32,7 +35,10 @@ def main() -> int:
     names, correct = [], {}
     for spec in args.model:
         name, _, path = spec.partition("=")
-        classifier = StanceClassifier.from_run(path)
+        if path.startswith("ensemble:"):
+            classifier = Ensemble.from_runs(path.removeprefix("ensemble:").split(","), backend=args.backend)
+        else:
+            classifier = StanceClassifier.from_run(path, backend=args.backend)
         _, logits = predict_rows(classifier, rows)
         predicted = logits["stance"].argmax(axis=1)
         gold = [classifier.task("stance").label2id[row["label"]] for row in rows]
