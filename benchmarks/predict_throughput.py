@@ -6,8 +6,8 @@ Usage: ``python benchmarks/predict_throughput.py --model runs/default`` (export 
 In one run, on the same 1,000 German sentences, each in its own process (so peak memory is its own):
 
 - naive: transformers fp32 forward in input order, 32 sentences per batch, no sorting (the baseline);
-- torch, onnx-fp32, onnx-int8: ``german-stance predict``'s own path (sentence splitting, length-bucketed
-  batches, records, JSON lines to memory) on that backend.
+- torch, onnx-fp32, onnx-int8: ``german-stance predict``'s own path (sentence splitting, articles grouped so
+  forward passes span them, length-bucketed batches, records, JSON lines to memory) on that backend.
 
 Each: one warm-up, then the median of 3 timed passes; sentences/s and the ratio to naive; peak resident
 memory (``ru_maxrss`` after the timed passes, model included); the size of the files that path reads from the run folder; and
@@ -93,21 +93,24 @@ def naive_pass(model, tokenizer, sentences: list[str], max_length: int) -> tuple
 
 
 def pipeline_pass(classifier, sentences: list[str], per_article: int = 25) -> float:
-    """``predict``'s path: articles -> split -> bucketed batches -> records -> JSON lines in memory; seconds."""
+    """``predict``'s path: articles -> split -> grouped, bucketed batches -> records -> JSON lines; seconds."""
     from german_stance.inference.inputs import Article
-    from german_stance.inference.pipeline import SummaryTally, label_article
+    from german_stance.inference.pipeline import SummaryTally, label_stream
     from german_stance.inference.writers import JsonlWriter
 
     articles = [Article(f"bench-{start // per_article:03d}", "\n".join(sentences[start : start + per_article]))
                 for start in range(0, len(sentences), per_article)]
     writer = JsonlWriter(io.StringIO(), classifier.tasks, io.StringIO())
     started = time.perf_counter()
-    for article in articles:
-        tally = SummaryTally(classifier.tasks)
-        for chunk in label_article(classifier, article):
-            writer.write(chunk)
-            tally.add(chunk)
-        writer.finish(article, tally.summary())
+    current, tally = None, None
+    for article, records, finished in label_stream(classifier, articles):  # as predict's label_all
+        if article is not current:
+            current, tally = article, SummaryTally(classifier.tasks)
+        if records:
+            writer.write(records)
+            tally.add(records)
+        if finished:
+            writer.finish(article, tally.summary())
     return time.perf_counter() - started
 
 

@@ -14,7 +14,7 @@ from german_stance import StanceClassifier
 from german_stance.cli import main
 from german_stance.inference.batch import label_shard
 from german_stance.inference.inputs import Article
-from german_stance.inference.pipeline import label_article, label_articles
+from german_stance.inference.pipeline import label_article, label_articles, label_stream
 from german_stance.inference.shards import plan_digest, plan_shards, read_shard
 
 from conftest import REPO, TOY_ROWS
@@ -98,6 +98,32 @@ def test_label_articles_equals_label_article(joint_run: Path) -> None:
     assert [article for article, _ in together] == articles
     for expected, (_, records) in zip(one_by_one, together):
         assert [{k: r[k] for k in LABEL_KEYS} for r in records] == [{k: r[k] for k in LABEL_KEYS} for r in expected]
+
+
+def test_label_stream_groups_short_articles_and_streams_long_ones(joint_run: Path) -> None:
+    classifier = StanceClassifier.from_run(joint_run, device="cpu")
+    articles = [Article(row["id"], row["text"]) for row in corpus(6)]
+    long_text = " ".join(row["text"] for row in corpus(6))
+    articles.insert(3, Article("long", long_text))
+    calls = []
+    original = classifier.predict_records
+
+    def counted(texts, *args, **kwargs):
+        calls.append(len(texts))
+        return original(texts, *args, **kwargs)
+    classifier.predict_records = counted
+    # Groups: articles 0-2 in one forward call; "long" (over group_chars) streams on its own; then the last three.
+    stream = list(label_stream(classifier, articles, group_chars=len(long_text) - 1, first_group_chars=10 ** 6))
+    finished = [article.id for article, _records, done in stream if done]
+    assert finished == [article.id for article in articles]
+    assert all(article.id == "long" for article, records, done in stream if not done)
+    classifier.predict_records = original
+    for article in articles:
+        expected = [record for chunk in label_article(classifier, article) for record in chunk]
+        found = [record for item, records, _done in stream if item.id == article.id for record in records]
+        assert [{k: r[k] for k in LABEL_KEYS} for r in found] == [{k: r[k] for k in LABEL_KEYS} for r in expected]
+    sizes = [len([record for chunk in label_article(classifier, article) for record in chunk]) for article in articles]
+    assert calls[0] == sum(sizes[:3]) and calls[-1] == sum(sizes[4:])  # three short articles per forward call
 
 
 def test_label_shard_matches_plain_predict(joint_run: Path, tmp_path: Path) -> None:

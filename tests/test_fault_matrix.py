@@ -148,12 +148,12 @@ def disk_full(monkeypatch: pytest.MonkeyPatch, work: Path) -> None:
 
 def interrupt_labelling(monkeypatch: pytest.MonkeyPatch, work: Path) -> None:
     """Ctrl-C after the first chunk of sentences has been written."""
-    original = pipeline.label_article
+    original = pipeline.label_stream
 
     def label_then_interrupt(*args, **kwargs):
         yield from list(original(*args, **kwargs))[:1]
         raise KeyboardInterrupt
-    monkeypatch.setattr("german_stance.inference.command.label_article", label_then_interrupt)
+    monkeypatch.setattr("german_stance.inference.command.label_stream", label_then_interrupt)
 
 
 def stdin_bytes(data: bytes) -> Patch:

@@ -247,6 +247,8 @@ def test_bundle_holds_only_what_predict_needs_and_predicts_the_same(exported_run
     bundled = StanceClassifier.from_run(out)
     assert bundled.backend.name == "onnx"
     assert bundled.predict_records(TEXTS) == StanceClassifier.from_run(exported_run, backend="onnx").predict_records(TEXTS)
+    with pytest.raises(FileNotFoundError, match="ONNX model only"):
+        StanceClassifier.from_run(out, backend="torch")
     # A second bundle into the same folder is refused and leaves it as it was.
     before = {name: (out / name).read_bytes() for name in files}
     assert main(["bundle", "--model", str(exported_run), "--out", str(out)]) == 2

@@ -2,8 +2,9 @@
 
 Usage: ``german-stance predict --model runs/default examples/ -o stances.csv``
 
-The model is loaded once; articles are then read one at a time (``inputs.py``) and labelled in chunks
-(``pipeline.py``), so a book-length input never holds all its outputs in memory. A bad entry in a batch is
+The model is loaded once; articles are then read one at a time (``inputs.py``); short ones are labelled in
+groups whose forward passes span articles, long ones in chunks (``pipeline.label_stream``), so a book-length
+input never holds all its outputs in memory. A bad entry in a batch is
 reported on standard error and skipped. Exit code: 0 all read, 1 some entries failed, 2 nothing could be
 read (or the model/arguments are wrong). With ``--output`` every file is written to a temporary file and
 renamed into place only when at least one article was labelled.
@@ -16,13 +17,14 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 from ..files import atomic_outputs, check_interrupt
 from .classifier import StanceClassifier
-from .inputs import InputError, iter_entries
-from .pipeline import SummaryTally, label_article
+from .inputs import Article, InputError, iter_entries
+from .pipeline import SummaryTally, label_stream
 from .progress import progress_bar
 from .writers import make_writer, resolve_format, summary_path
 
@@ -54,14 +56,17 @@ def label_all(classifier: StanceClassifier, args: argparse.Namespace, stream: Te
     colour = not args.output and stream.isatty()
     writer = make_writer(fmt, stream, classifier.tasks, summary_stream, colour=colour, model=str(args.model),
                          width=getattr(args, "width", None))
-    articles = sentences = failed = 0
+    articles = sentences = 0
+    failed = [0]  # counted while the entries are read, inside the generator below
     seen: dict[str, int] = {}
-    with progress_bar("sentences", unit="sentence") as bar:
+
+    def readable() -> Iterator[Article]:
+        """The entries that read, with duplicate ids suffixed; unreadable ones are reported and counted."""
         for entry in iter_entries(args.inputs):
             try:
                 article = entry.read()
             except InputError as error:
-                failed += 1
+                failed[0] += 1
                 print(f"german-stance predict: error: {error}", file=sys.stderr, flush=True)
                 continue
             if article.id in seen:
@@ -71,18 +76,26 @@ def label_all(classifier: StanceClassifier, args: argparse.Namespace, stream: Te
                 logger.warning("duplicate article id %r; the later one is written as %r", article.id, new_id)
                 article = article._replace(id=new_id)
             seen.setdefault(article.id, 1)
-            writer.start(article)
-            tally = SummaryTally(classifier.tasks)
-            for records in label_article(classifier, article):
-                check_interrupt()
+            yield article
+
+    with progress_bar("sentences", unit="sentence") as bar:
+        current, tally = None, SummaryTally(classifier.tasks)
+        # Short articles share forward passes (full, length-sorted batches); long ones stream chunk by chunk.
+        for article, records, finished in label_stream(classifier, readable()):
+            check_interrupt()
+            if article is not current:
+                current, tally = article, SummaryTally(classifier.tasks)
+                writer.start(article)
+            if records:
                 writer.write(records)
                 tally.add(records)
                 sentences += len(records)
                 bar.update(len(records))
-            writer.finish(article, tally.summary())
-            articles += 1
+            if finished:
+                writer.finish(article, tally.summary())
+                articles += 1
     writer.close()
-    return articles, sentences, failed
+    return articles, sentences, failed[0]
 
 
 def predict_command(args: argparse.Namespace) -> int:

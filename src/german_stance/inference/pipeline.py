@@ -22,7 +22,7 @@ from ..tasks import Task
 from .inputs import Article
 
 __all__ = ["Article", "SummaryTally", "iter_chunks", "iter_sentences", "label_article", "label_articles",
-           "summarise_article"]
+           "label_stream", "summarise_article"]
 
 CHUNK_SENTENCES = 2000
 # The first chunks are small and grow to CHUNK_SENTENCES, so output starts after seconds, not after the first
@@ -33,6 +33,10 @@ FIRST_CHUNK_SENTENCES = 64
 BLOCK_CHARS = 100_000
 # A line longer than this many blocks is cut inside (at a sentence end or space), so memory stays bounded.
 LONG_LINE_FACTOR = 10
+# predict groups short articles (by characters, before splitting) so that forward passes span articles and
+# length-sorted batches stay full; the first group is small so output starts at once. A longer article streams.
+GROUP_CHARS = 200_000
+FIRST_GROUP_CHARS = 10_000
 TOP_COUNT = 3
 _SENTENCE_END = re.compile(r"[.!?…][\"“”»']?\s")
 
@@ -113,6 +117,37 @@ def label_articles(classifier: Any, articles: Iterable[Article],
             pending, count = [], 0
     if pending:
         yield from _label_pending(classifier, pending, size)
+
+
+def label_stream(classifier: Any, articles: Iterable[Article], group_chars: int = GROUP_CHARS,
+                 first_group_chars: int = FIRST_GROUP_CHARS) -> Iterator[tuple[Article, list[dict[str, Any]], bool]]:
+    """``(article, records, finished)`` in input order: what ``predict`` writes, with forward passes that span articles.
+
+    Articles shorter than ``group_chars`` are collected into groups (the first of ``first_group_chars``, each
+    next one four times larger, up to ``group_chars``) and labelled together with ``label_articles``; a longer
+    one is streamed chunk by chunk with ``label_article`` so its records never pile up. Each article ends with
+    ``finished`` True (its records may be empty). Records are the same as ``label_article``'s.
+    """
+    pending: list[Article] = []
+    size, limit = 0, first_group_chars
+    for article in articles:
+        if len(article.text) > group_chars:
+            for done, records in label_articles(classifier, pending) if pending else ():
+                yield done, records, True
+            pending, size = [], 0
+            for records in label_article(classifier, article):
+                yield article, records, False
+            yield article, [], True
+            continue
+        pending.append(article)
+        size += len(article.text)
+        if size >= limit:
+            for done, records in label_articles(classifier, pending):
+                yield done, records, True
+            pending, size, limit = [], 0, min(limit * 4, group_chars)
+    if pending:
+        for done, records in label_articles(classifier, pending):
+            yield done, records, True
 
 
 def _label_pending(classifier: Any, pending: list[tuple[Article, list[str]]],

@@ -117,6 +117,9 @@ def check_model_files(run_dir: Path) -> None:
         pickled = [name for name in ("pytorch_model.bin", "model.pt", "model.bin") if (folder / name).exists()]
         found = (f"only {pickled[0]} (a pickle file, which is never loaded: it can run code)" if pickled
                  else "no weights file")
+        if (run_dir / "onnx" / "export.json").is_file() and not pickled:
+            raise FileNotFoundError(f"expected the torch weights in {folder / 'model.safetensors'}, found an ONNX "
+                                    "model only (a bundle); use --backend onnx (or auto), or the full run folder")
         raise FileNotFoundError(f"expected the weights in {folder / 'model.safetensors'}, found {found}; copy the "
                                 "run folder again or retrain it")
     vocabulary = [name for name in TOKENIZER_VOCABULARIES if (folder / name).is_file()]
