@@ -254,3 +254,15 @@ def test_bundle_holds_only_what_predict_needs_and_predicts_the_same(exported_run
     assert main(["bundle", "--model", str(exported_run), "--out", str(out)]) == 2
     assert {name: (out / name).read_bytes() for name in files} == before
     assert not list(tmp_path.glob(".bundle.*"))
+
+
+def test_onnx_threads_follow_a_narrowed_cpu_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from german_stance.modeling import backends
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert backends.allowed_cpus() == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert backends.allowed_cpus() == 0  # the whole machine: ONNX Runtime's own choice (physical cores)
