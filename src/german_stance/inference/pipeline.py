@@ -128,12 +128,15 @@ def label_stream(classifier: Any, articles: Iterable[Article], group_chars: int 
     one is streamed chunk by chunk with ``label_article`` so its records never pile up. Each article ends with
     ``finished`` True (its records may be empty). Records are the same as ``label_article``'s.
     """
+    def finish(group: list[Article]) -> Iterator[tuple[Article, list[dict[str, Any]], bool]]:
+        """Label a group of short articles together; each comes out whole."""
+        return ((done, records, True) for done, records in label_articles(classifier, group)) if group else iter(())
+
     pending: list[Article] = []
     size, limit = 0, first_group_chars
     for article in articles:
         if len(article.text) > group_chars:
-            for done, records in label_articles(classifier, pending) if pending else ():
-                yield done, records, True
+            yield from finish(pending)
             pending, size = [], 0
             for records in label_article(classifier, article):
                 yield article, records, False
@@ -142,12 +145,9 @@ def label_stream(classifier: Any, articles: Iterable[Article], group_chars: int 
         pending.append(article)
         size += len(article.text)
         if size >= limit:
-            for done, records in label_articles(classifier, pending):
-                yield done, records, True
+            yield from finish(pending)
             pending, size, limit = [], 0, min(limit * 4, group_chars)
-    if pending:
-        for done, records in label_articles(classifier, pending):
-            yield done, records, True
+    yield from finish(pending)
 
 
 def _label_pending(classifier: Any, pending: list[tuple[Article, list[str]]],
