@@ -424,6 +424,8 @@ CASES = [
     Case("compare-out-is-a-file", lambda w, r: put(w / "cmp", "x") and compare_on()(w, r), 2, "found the file"),
     Case("compare-duplicate-names", compare_on("a=/x"), 2, "unique setup names"),
     Case("compare-run-missing", compare_on("b=/nonexistent/run"), 2, "expected a run folder"),
+    Case("compare-baseline-train-missing", compare_on("--baseline-train", "/nonexistent/train.jsonl"), 2,
+         "expected a labelled JSONL file for --baseline-train"),
     Case("compare-disk-full", compare_on(earlier=True), 2, "found it full", patch=disk_full),
     # ---- train ----
     Case("train-one-class", train_with(one_class_rows()), 2, "at least two stance classes"),

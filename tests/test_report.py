@@ -75,6 +75,18 @@ def test_seeds_report_mean_and_sd(tiny_config, toy_data: dict, tmp_path: Path) -
     assert "| two | 2 |" in table and "| one | 1 |" in table and "| ens | 1 |" in table
     assert "TF-IDF + logistic regression" in table and "one − two" in table and "two − TF-IDF" in table
 
+    # --baseline-train: the baselines learn from that file, not the first setup's training split.
+    rows = toy_rows()
+    extra = [dict(row, id=f"{row['id']}-copy{copy}") for copy in range(5) for row in rows if row["label"] == "supportive"]
+    skewed = write_jsonl(tmp_path / "skewed.jsonl", rows + extra)
+    dev_labels = [json.loads(line)["label"] for line in toy_data["dev"].read_text().splitlines() if line.strip()]
+    assert main(["--quiet", "compare", "--model", f"one={runs[0]}", "--baseline-train", str(skewed),
+                 "--data", str(toy_data["dev"]), "--out", str(tmp_path / "skewed-cmp"), "--bootstrap", "20"]) == 0
+    assert f"trained on {skewed}" in (tmp_path / "skewed-cmp" / "comparison.md").read_text()
+    summary = json.loads((tmp_path / "skewed-cmp" / "comparison.json").read_text())
+    majority = summary["results"]["stance"]["majority class"]["dev"][0]
+    assert majority["accuracy"] == pytest.approx(dev_labels.count("supportive") / len(dev_labels))
+
 
 def test_label_outside_the_model_set_is_refused(trained_run: Path, tmp_path: Path, capsys) -> None:
     bad = write_jsonl(tmp_path / "bad.jsonl", [{**toy_rows()[0], "label": "pro-russian"}])

@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--data", required=True, action="append", help="labelled JSONL file (repeatable)")
     compare.add_argument("--out", required=True, help="folder for comparison.md/.html/.json")
     compare.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default: %(default)s)")
+    compare.add_argument("--baseline-train", help="training file for the baselines (default: the first setup's)")
     add_backend(compare, "scores")
 
     predict = commands.add_parser("predict", allow_abbrev=False, help="label every sentence of articles")
@@ -186,7 +187,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from .evaluation.compare import compare_runs
 
     compare_runs(args.model, [Path(d) for d in args.data], Path(args.out), n_resamples=args.bootstrap,
-                 backend=args.backend)
+                 backend=args.backend, baseline_train=Path(args.baseline_train) if args.baseline_train else None)
     return 0
 
 

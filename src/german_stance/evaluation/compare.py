@@ -73,9 +73,16 @@ def cell(metrics_list: list[dict[str, Any]], key: str, labels: Any) -> str:
 
 
 def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resamples: int = 1000,
-                 backend: str = "auto") -> dict[str, Any]:
-    """Score every setup and the baselines on every data file; write one table per task and the paired differences."""
+                 backend: str = "auto", baseline_train: Path | None = None) -> dict[str, Any]:
+    """Score every setup and the baselines on every data file; write one table per task and the paired differences.
+
+    The baselines train on ``baseline_train`` (default: the first setup's training split), so that an old
+    reference run can come first in the paired differences while the baselines see today's training data.
+    """
     setups = parse_setups(specs)
+    if baseline_train is not None and not baseline_train.is_file():
+        raise FileNotFoundError(f"expected a labelled JSONL file for --baseline-train, found no file at "
+                                f"{baseline_train}; pass the training split the baselines should learn from")
     check_out_folder(out_dir)  # before any model is loaded
     loaded = {name: load_setup(paths, backend) for name, paths in setups.items()}
     tasks = {task.name: task for runs in loaded.values() for task in runs[0].tasks}
@@ -90,7 +97,7 @@ def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resa
                     if run_index == 0:
                         predictions[task_name].setdefault(name, {})[path.stem] = (scores.y_true, scores.y_pred)
     first = next(iter(loaded.values()))[0]
-    train_file = Path(first.run.config.train_file)
+    train_file = baseline_train or Path(first.run.config.train_file)
     if train_file.is_file():
         train_rows = read_sentences(train_file, tasks=first.tasks[:1])
         rows_by_file = {path: read_sentences(path, tasks=first.tasks[:1]) for path in data_files}
@@ -107,7 +114,7 @@ def compare_runs(specs: list[str], data_files: list[Path], out_dir: Path, n_resa
 
     blocks: list[Block] = [Paragraph(
         "One run: score [95% bootstrap interval]; several seeds: mean ± sample standard deviation. Baselines are "
-        "trained on the training split of the first setup. — = the setup has no head for this task."),
+        f"trained on {train_file}. — = the setup has no head for this task."),
         Paragraph(f"Backend per setup: {backends_used(loaded)}.", note=True)]
     for task_name, task in tasks.items():
         headers = ["system", "runs"] + [f"{path.stem} {metric}" for path in data_files for metric in ("macro-F1", "accuracy")]
