@@ -95,22 +95,14 @@ def naive_pass(model, tokenizer, sentences: list[str], max_length: int) -> tuple
 def pipeline_pass(classifier, sentences: list[str], per_article: int = 25) -> float:
     """``predict``'s path: articles -> split -> grouped, bucketed batches -> records -> JSON lines; seconds."""
     from german_stance.inference.inputs import Article
-    from german_stance.inference.pipeline import SummaryTally, label_stream
+    from german_stance.inference.pipeline import write_labelled
     from german_stance.inference.writers import JsonlWriter
 
     articles = [Article(f"bench-{start // per_article:03d}", "\n".join(sentences[start : start + per_article]))
                 for start in range(0, len(sentences), per_article)]
     writer = JsonlWriter(io.StringIO(), classifier.tasks, io.StringIO())
     started = time.perf_counter()
-    current, tally = None, None
-    for article, records, finished in label_stream(classifier, articles):  # as predict's label_all
-        if article is not current:
-            current, tally = article, SummaryTally(classifier.tasks)
-        if records:
-            writer.write(records)
-            tally.add(records)
-        if finished:
-            writer.finish(article, tally.summary())
+    write_labelled(classifier, articles, writer)  # predict's own loop, without the CLI's file I/O
     return time.perf_counter() - started
 
 

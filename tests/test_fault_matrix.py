@@ -153,7 +153,7 @@ def interrupt_labelling(monkeypatch: pytest.MonkeyPatch, work: Path) -> None:
     def label_then_interrupt(*args, **kwargs):
         yield from list(original(*args, **kwargs))[:1]
         raise KeyboardInterrupt
-    monkeypatch.setattr("german_stance.inference.command.label_stream", label_then_interrupt)
+    monkeypatch.setattr(pipeline, "label_stream", label_then_interrupt)
 
 
 def stdin_bytes(data: bytes) -> Patch:

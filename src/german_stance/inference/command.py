@@ -19,12 +19,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..files import atomic_outputs, check_interrupt
 from .classifier import StanceClassifier
 from .inputs import Article, InputError, iter_entries
-from .pipeline import SummaryTally, label_stream
+from .pipeline import write_labelled
 from .progress import progress_bar
 from .writers import make_writer, resolve_format, summary_path
 
@@ -56,7 +56,6 @@ def label_all(classifier: StanceClassifier, args: argparse.Namespace, stream: Te
     colour = not args.output and stream.isatty()
     writer = make_writer(fmt, stream, classifier.tasks, summary_stream, colour=colour, model=str(args.model),
                          width=getattr(args, "width", None))
-    articles = sentences = 0
     failed = [0]  # counted while the entries are read, inside the generator below
     seen: dict[str, int] = {}
 
@@ -78,22 +77,13 @@ def label_all(classifier: StanceClassifier, args: argparse.Namespace, stream: Te
             seen.setdefault(article.id, 1)
             yield article
 
+    def progress(records: list[dict[str, Any]]) -> None:
+        """Advance the bar; stop cleanly between chunks on SIGTERM."""
+        bar.update(len(records))
+        check_interrupt()
+
     with progress_bar("sentences", unit="sentence") as bar:
-        current, tally = None, SummaryTally(classifier.tasks)
-        # Short articles share forward passes (full, length-sorted batches); long ones stream chunk by chunk.
-        for article, records, finished in label_stream(classifier, readable()):
-            check_interrupt()
-            if article is not current:
-                current, tally = article, SummaryTally(classifier.tasks)
-                writer.start(article)
-            if records:
-                writer.write(records)
-                tally.add(records)
-                sentences += len(records)
-                bar.update(len(records))
-            if finished:
-                writer.finish(article, tally.summary())
-                articles += 1
+        articles, sentences = write_labelled(classifier, readable(), writer, on_records=progress)
     writer.close()
     return articles, sentences, failed[0]
 

@@ -11,7 +11,7 @@ short articles per forward pass with ``label_articles``. Usage::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -241,3 +241,28 @@ class SummaryTally:
     def summary(self) -> dict[str, Any]:
         """The article summary, identical to ``summarise_article`` on all full records."""
         return summarise_article(self.records, self.tasks)
+
+
+def write_labelled(classifier: Any, articles: Iterable[Article], writer: Any,
+                   on_records: Callable[[list[dict[str, Any]]], None] | None = None) -> tuple[int, int]:
+    """Label ``articles`` into ``writer`` (start, records, summary per article); return (articles, sentences).
+
+    ``on_records`` sees each chunk of records after it is written (predict's progress bar and interrupt check).
+    """
+    articles_done = sentences = 0
+    current, tally = None, SummaryTally(classifier.tasks)
+    # Short articles share forward passes (full, length-sorted batches); long ones stream chunk by chunk.
+    for article, records, finished in label_stream(classifier, articles):
+        if article is not current:
+            current, tally = article, SummaryTally(classifier.tasks)
+            writer.start(article)
+        if records:
+            writer.write(records)
+            tally.add(records)
+            sentences += len(records)
+        if on_records is not None:
+            on_records(records)
+        if finished:
+            writer.finish(article, tally.summary())
+            articles_done += 1
+    return articles_done, sentences
