@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from german_stance.cli import main
+from german_stance.data import read_sentences
 
 from conftest import toy_rows, write_jsonl
 
@@ -79,7 +80,7 @@ def test_seeds_report_mean_and_sd(tiny_config, toy_data: dict, tmp_path: Path) -
     rows = toy_rows()
     extra = [dict(row, id=f"{row['id']}-copy{copy}") for copy in range(5) for row in rows if row["label"] == "supportive"]
     skewed = write_jsonl(tmp_path / "skewed.jsonl", rows + extra)
-    dev_labels = [json.loads(line)["label"] for line in toy_data["dev"].read_text().splitlines() if line.strip()]
+    dev_labels = [row["label"] for row in read_sentences(toy_data["dev"])]
     assert main(["--quiet", "compare", "--model", f"one={runs[0]}", "--baseline-train", str(skewed),
                  "--data", str(toy_data["dev"]), "--out", str(tmp_path / "skewed-cmp"), "--bootstrap", "20"]) == 0
     assert f"trained on {skewed}" in (tmp_path / "skewed-cmp" / "comparison.md").read_text()
