@@ -5,7 +5,8 @@ Usage: ``python scripts/agreement.py`` reads each set's ``first_annotator.jsonl`
 ``data/agreement/agreement.json``.
 
 Sets: the first corpus for stance (``data/agreement``) and for sentiment (``data/agreement/sentiment``), the
-story-first batch for both tasks with kappa per hard kind (``data/agreement/new_corpus``), and the blind
+story-first batch for both tasks with kappa per hard kind (``data/agreement/new_corpus``), the third batch
+(writers w11 to w14, every sentence annotated twice, ``data/agreement/third_batch``), and the blind
 challenge set for both tasks (``data/agreement/challenge``).
 """
 
@@ -29,6 +30,7 @@ SETS = {  # name -> (folder, fields it covers, group key for per-group kappa)
     "corpus_sentiment": ("data/agreement/sentiment", ["sentiment"], None),
     "new_corpus": ("data/agreement/new_corpus", ["label", "sentiment"], "kind"),
     "challenge": ("data/agreement/challenge", ["label", "sentiment"], "register"),
+    "third_batch": ("data/agreement/third_batch", ["label", "sentiment"], "kind"),
 }
 
 

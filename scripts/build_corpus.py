@@ -84,6 +84,13 @@ def existing_splits(out: Path) -> dict[str, str]:
     return placed
 
 
+def existing_order(out: Path) -> dict[str, int]:
+    """Sentence id -> position in the split files of an earlier build (empty when there are none)."""
+    ids = [json.loads(line)["id"] for name in SPLITS if (out / f"{name}.jsonl").is_file()
+           for line in (out / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {sentence: position for position, sentence in enumerate(ids)}
+
+
 def main() -> int:
     """Build the splits and print the statistics."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -97,13 +104,17 @@ def main() -> int:
     # Articles that an earlier build already placed keep their split, so runs trained on an earlier train
     # split are never scored on their own training sentences; only new articles are split here.
     placed = existing_splits(Path(args.out))
+    order = existing_order(Path(args.out))
     new_rows = [row for row in rows if row["source"] not in placed]
     grouped = [{**row, "source": groups[row["source"]], "article": row["source"]} for row in new_rows]
     parts = {name: [{**{k: v for k, v in row.items() if k != "article"}, "source": row["article"]} for row in part]
              for name, part in zip(SPLITS, split_by_article(grouped, list(SPLITS.values()), args.seed,
                                                            stratify_key="writer"))}
     for name in SPLITS:
-        parts[name] = [row for row in rows if placed.get(row["source"]) == name] + parts[name]
+        # Earlier rows keep their order in the split file, so rebuilding an unchanged corpus changes nothing.
+        earlier = sorted((row for row in rows if placed.get(row["source"]) == name),
+                         key=lambda row: order.get(row["id"], len(order)))
+        parts[name] = earlier + parts[name]
 
     # A near-duplicate in dev/test of a training sentence would inflate the scores: drop it from dev/test.
     # dev is checked against train, test against train and dev.
@@ -113,6 +124,21 @@ def main() -> int:
         leaked = {text for text, _ in near_duplicate_pairs([r["text"] for r in parts[name]], others)}
         removed += [{"split": name, "text": text} for text in sorted(leaked)]
         parts[name] = [row for row in parts[name] if row["text"] not in leaked]
+
+    # The evaluation sets stay blind: a training sentence that repeats one of theirs (short generic sentences
+    # such as "Was bedeutet das für Südkorea?" can recur across writers) is dropped from training.
+    blind = [row["text"] for name in ("challenge.jsonl", "seed_article.jsonl")
+             if (Path(args.out) / "eval" / name).is_file()
+             for row in map(json.loads, (Path(args.out) / "eval" / name).read_text(encoding="utf-8").splitlines())]
+    leaked = {text for text, _ in near_duplicate_pairs([r["text"] for r in parts["train"]], blind)}
+    removed += [{"split": "train", "text": text} for text in sorted(leaked)]
+    parts["train"] = [row for row in parts["train"] if row["text"] not in leaked]
+    # A twin whose partner was dropped is no longer a minimal pair.
+    twins = Counter(row["pair"] for part in parts.values() for row in part if row.get("pair"))
+    for part in parts.values():
+        for row in part:
+            if row.get("pair") and twins[row["pair"]] < 2:
+                del row["pair"]
 
     out = Path(args.out)
     for name, part in parts.items():

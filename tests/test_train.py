@@ -67,6 +67,36 @@ def test_freezing_embeddings_leaves_them_untouched(tiny_config) -> None:
     assert freeze_word_embeddings(model) == model.get_input_embeddings().weight.numel()
 
 
+def test_frozen_lower_layers_keep_their_weights(tiny_config) -> None:
+    from safetensors.torch import load_file
+
+    before, _ = load_backbone(tiny_config)
+    run = train(replace(tiny_config, freeze_layers=1, run_name="frozen", num_epochs=1))
+    after = load_file(run / "model" / "model.safetensors")
+    for name, tensor in before.state_dict().items():
+        if name.startswith(("bert.embeddings.", "bert.encoder.layer.0.")):
+            assert torch.equal(after[name], tensor), name  # frozen: bit-for-bit the backbone's
+    top = "bert.encoder.layer.1.output.dense.weight"
+    assert not torch.equal(after[top], before.state_dict()[top])  # the layer above still learns
+
+
+def test_freezing_more_layers_than_the_backbone_has_is_refused(tiny_config) -> None:
+    layers = load_backbone(tiny_config)[0].config.num_hidden_layers
+    with pytest.raises(ValueError, match=f"freeze_layers <= {layers}"):
+        load_backbone(replace(tiny_config, freeze_layers=layers + 1))
+
+
+def test_bf16_only_where_the_hardware_pays_off(tiny_config, monkeypatch) -> None:
+    from german_stance.training import trainer
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert trainer.uses_bf16(tiny_config, cpu)
+    assert not trainer.uses_bf16(replace(tiny_config, mixed_precision=False), cpu)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert not trainer.uses_bf16(tiny_config, cpu)
+
+
 def test_class_weights_favour_rare_labels() -> None:
     rows = [{"label": "neutral"}] * 6 + [{"label": "critical"}] * 3 + [{"label": "supportive"}]
     weights = class_weights_for(rows, STANCE)

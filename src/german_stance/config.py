@@ -30,6 +30,7 @@ class Config:
     model_name: str = "offline:multilingual-e5-small"
     max_length: int = 128
     freeze_embeddings: bool = True
+    freeze_layers: int = 0  # the bottom N encoder layers stay fixed (no backward pass through them: faster)
     pooling: str = "mean"  # "mean" over tokens (how e5 was trained; BERT backbones) or "cls" (any backbone)
     use_context: bool = False
     task_poolers: bool = False  # with several tasks: a dense + tanh projection per task instead of a shared one
@@ -71,6 +72,7 @@ class Config:
     def __post_init__(self) -> None:
         """Reject values that would fail later, quoting the bad value."""
         checks = [
+            (self.freeze_layers >= 0, f"freeze_layers must be >= 0 (0 = train every layer), got {self.freeze_layers}"),
             (self.max_length >= 8, f"max_length must be >= 8, got {self.max_length}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {self.eval_batch_size}"),

@@ -83,6 +83,8 @@ def load_backbone(cfg: Config) -> tuple[GermanStanceModel, Any]:
     model.init_task_poolers()
     if cfg.freeze_embeddings:
         freeze_word_embeddings(model)
+    if cfg.freeze_layers:
+        freeze_lower_layers(model, cfg.freeze_layers)
     return model, tokenizer
 
 
@@ -93,6 +95,20 @@ def freeze_word_embeddings(model: torch.nn.Module) -> int:
     embeddings = model.get_input_embeddings()
     embeddings.weight.requires_grad_(False)
     return embeddings.weight.numel()
+
+
+def freeze_lower_layers(model: GermanStanceModel, count: int) -> int:
+    """Freeze the embeddings and the bottom ``count`` encoder layers; return the number of frozen parameters."""
+    # Nothing below the lowest trainable layer needs gradients, so autograd skips the backward pass there:
+    # each frozen layer saves about two thirds of its training compute.
+    layers = model.bert.encoder.layer
+    if count > len(layers):
+        raise ValueError(f"expected freeze_layers <= {len(layers)} (the backbone's encoder layers), got {count}; "
+                         "lower freeze_layers in the config")
+    frozen = [*model.bert.embeddings.parameters(), *(p for layer in layers[:count] for p in layer.parameters())]
+    for parameter in frozen:
+        parameter.requires_grad_(False)
+    return sum(parameter.numel() for parameter in frozen)
 
 
 def save_model_folder(model: GermanStanceModel, tokenizer: Any, folder: Path) -> None:
