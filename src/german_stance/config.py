@@ -53,6 +53,8 @@ class Config:
     distill_weight: float = 0.5  # share of the loss that follows the teachers (the rest follows the gold labels)
     # fit a temperature per task on dev and apply it at prediction time unless it worsens dev calibration
     calibrate: bool = True
+    # blend a TF-IDF + logistic regression per task into the probabilities: (1 - w) x encoder + w x lexical (0 = off)
+    lexical_weight: float = 0.0
     seed: int = 42
     # hardware
     device: str = "auto"
@@ -92,6 +94,7 @@ class Config:
             (self.pooling in ("mean", "cls"), f"pooling must be mean or cls, got {self.pooling!r}"),
             (self.logging_steps >= 1, f"logging_steps must be >= 1, got {self.logging_steps}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
+            (0 <= self.lexical_weight < 1, f"lexical_weight must be in [0, 1) (0 = encoder only), got {self.lexical_weight}"),
             (0 <= self.distill_weight <= 1, f"distill_weight must be in [0, 1], got {self.distill_weight}"),
             (not self.task_weights or len(self.task_weights) == len(self.tasks),
              f"task_weights must give one weight per task {self.tasks}, got {self.task_weights}"),

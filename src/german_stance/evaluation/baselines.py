@@ -11,10 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, make_pipeline
-
+from ..modeling.lexical import fit_tfidf, pipeline_probabilities
 from ..tasks import STANCE, Task
 
 Predictor = Callable[[Sequence[str]], np.ndarray]
@@ -34,23 +31,9 @@ def majority_baseline(train_rows: Sequence[dict[str, Any]], task: Task = STANCE)
 
 def tfidf_baseline(train_rows: Sequence[dict[str, Any]], seed: int = 0, task: Task = STANCE) -> Predictor:
     """Word 1-2-grams plus character 2-5-grams, TF-IDF weighted, into a class-balanced logistic regression."""
-    # Character n-grams catch German compounds and inflections that word n-grams miss.
-    features = FeatureUnion([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True)),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)),
-    ])
-    pipeline = make_pipeline(features, LogisticRegression(max_iter=2000, class_weight="balanced", C=5.0,
-                                                          random_state=seed))
-    pipeline.fit([row["text"] for row in train_rows], [task.label2id[row[task.field]] for row in train_rows])
-    classes = list(pipeline.classes_)
-
-    def predict(texts: Sequence[str]) -> np.ndarray:
-        raw = pipeline.predict_proba(list(texts))
-        probabilities = np.zeros((len(texts), len(task.labels)))
-        probabilities[:, classes] = raw  # classes absent from training keep probability 0
-        return probabilities
-
-    return predict
+    # The same pipeline as a run's lexical half (modeling/lexical.py), here on its own.
+    pipeline = fit_tfidf(train_rows, task, seed)
+    return lambda texts: pipeline_probabilities(pipeline, texts, task)
 
 
 def build_baselines(train_rows: Sequence[dict[str, Any]], seed: int = 0, task: Task = STANCE) -> dict[str, Predictor]:

@@ -135,6 +135,8 @@ def provenance_blocks(classifier: StanceClassifier, run_dirs: list[Path],
             ["training time", f"{training.get('train_seconds', '?')} s on {training.get('device', '?')}"],
             ["training data", f"{train_file} (sha256 {file_sha256(train_file) if train_file.is_file() else 'missing'},"
                               f" {training.get('n_train', '?')} sentences)"],
+            ["lexical half", (f"TF-IDF + logistic regression per task, weight {run.lexical.weight:g} of the probabilities"
+                              if run.lexical is not None else "none (encoder only)")],
             ["calibration", temperatures],
             ["backend", ", ".join(dict.fromkeys(member.backend.description for member in classifiers))]]
     config_text = (run.path / "config.yaml").read_text(encoding="utf-8")
@@ -160,7 +162,9 @@ def evaluate_runs(run_dirs: list[Path], data_files: list[Path], out_dir: Path, n
 
     name = primary.path.name
     blocks: list[Block] = [Paragraph(
-        f"Model {name} ({primary.run.config.model_name}; tasks: {', '.join(t.name for t in primary.tasks)}) on "
+        f"Model {name} ({primary.run.config.model_name}"
+        f"{f' blended with TF-IDF, weight {primary.run.lexical.weight:g}' if primary.run.lexical is not None else ''}; "
+        f"tasks: {', '.join(t.name for t in primary.tasks)}) on "
         f"{len(data_files)} data file(s). Intervals are 95% percentile bootstrap intervals over sentences "
         f"({n_resamples} resamples, seed {seed}); wide intervals mean the data file is too small to separate systems "
         "whose intervals overlap. Scores vary between training seeds: compare runs with `german-stance compare`.")]

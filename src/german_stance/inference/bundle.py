@@ -1,8 +1,8 @@
 """``german-stance bundle``: a copy of a run with only the files predict's ONNX path reads (about 50 MB).
 
 The trained run keeps its torch weights (470 MB) for evaluation and further export; the bundle is what one ships
-to a laptop or a server: config, calibration, the model config (tasks and labels), and the exported default
-variant with its tokenizer. Usage: ``german-stance bundle --model runs/default --out models/stance``
+to a laptop or a server: config, calibration, the model config (tasks and labels), the lexical half where the run
+has one, and the exported default variant with its tokenizer. Usage: ``german-stance bundle --model runs/default --out models/stance``
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import tempfile
 from pathlib import Path
 
 from ..files import check_out_folder
+from ..modeling.lexical import LEXICAL_FILES
 from ..modeling.onnx_run import MANIFEST, ONNX_DIR, read_manifest
 from ..modeling.runs import check_run_dir
 
-RUN_FILES = ("config.yaml", "calibration.json", "label_map.json", "metrics.json", "model/config.json")
+# lexical.*: the TF-IDF half of a blended run (modeling/lexical.py), a few MB; absent in encoder-only runs.
+RUN_FILES = ("config.yaml", "calibration.json", "label_map.json", "metrics.json", "model/config.json", *LEXICAL_FILES)
 
 
 def bundle_run(run_dir: str | Path, out_dir: str | Path) -> list[Path]:

@@ -131,7 +131,10 @@ class StanceClassifier:
         return self.run.temperature(task) if self.calibrated else 1.0
 
     def logits(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """Raw logits per task, ``{task: (n, labels)}``, in input order; the backend runs length-sorted batches."""
+        """Logits per task, ``{task: (n, labels)}``, in input order (blended with the run's lexical half, if any).
+
+        The backend runs length-sorted batches.
+        """
         texts = as_sentences(texts)
         total = sum(len(task.labels) for task in self.tasks)
         joined = np.zeros((len(texts), total), dtype=np.float32)
@@ -149,7 +152,9 @@ class StanceClassifier:
         for task in self.tasks:
             result[task.name] = joined[:, start : start + len(task.labels)]
             start += len(task.labels)
-        return result
+        # A run with a lexical half returns the log of the blended probabilities: still logit-like, so
+        # temperatures, ensembles and evaluation treat both kinds of run alike.
+        return self.run.lexical.blend(result, texts) if self.run.lexical is not None and texts else result
 
     def check_probe(self) -> None:
         """Label one probe sentence: known tokens in, finite probabilities that sum to 1 out, or a clear error."""

@@ -28,6 +28,7 @@ class TrainedRun:
     tasks: tuple[Task, ...]
     calibration: dict[str, Any] = field(default_factory=dict)  # task -> {"temperature", "applied", ...}
     legacy: bool = False  # trained before sentiment existed: stance head only
+    lexical: Any = None  # the TF-IDF half blended into the probabilities (modeling/lexical.py), if the run has one
 
     def temperature(self, task: str) -> float:
         """The temperature to apply for ``task`` (1.0 when none was fitted or it was not applied)."""
@@ -82,5 +83,7 @@ def read_run(run_dir: str | Path, tokenizer: Any = None, model: Any = None) -> T
     tasks, legacy = read_tasks(read_json_object(run_dir / "model" / "config.json"))
     calibration_file = run_dir / "calibration.json"
     calibration = read_json_object(calibration_file) if calibration_file.is_file() else {}
+    from .lexical import load_lexical
+
     return TrainedRun(path=run_dir, model=model, tokenizer=tokenizer, config=load_config(run_dir / "config.yaml"),
-                      tasks=tasks, calibration=calibration, legacy=legacy)
+                      tasks=tasks, calibration=calibration, legacy=legacy, lexical=load_lexical(run_dir, tasks))

@@ -27,6 +27,7 @@ from ..config import Config, save_config
 from ..data import encode_for_model, read_sentences, vary_spelling, with_context
 from ..files import check_interrupt
 from ..modeling.calibration import choose_temperature
+from ..modeling.lexical import LexicalModel, fit_lexical
 from ..modeling.loading import load_backbone, resolve_device, save_model_folder
 from ..tasks import Task, get_tasks
 from .callbacks import DevLogits, EpochLog, QuietProgress
@@ -288,17 +289,57 @@ def train(cfg: Config, overwrite: bool = False, verbose: bool = False, resume: b
     trainer.accelerator.wait_for_everyone()
     with args.main_process_first(local=False, desc="writing the run folder"):
         if trainer.is_world_process_zero():
+            # The lexical half learns the same rows as the encoder (spelling variants included).
+            lexical = fit_lexical(train_rows, tasks, cfg.lexical_weight, cfg.seed) if cfg.lexical_weight else None
             write_run_folder(cfg, trainer.model, tokenizer, tasks, outcome, device,
-                             {"n_train": len(train_rows), "n_dev": len(dev_rows)})
+                             {"n_train": len(train_rows), "n_dev": len(dev_rows)}, lexical, dev_rows)
     return run_dir
 
 
+def blended_dev_pass(model: torch.nn.Module, tokenizer: Any, cfg: Config, tasks: Sequence[Task],
+                     lexical: LexicalModel, dev_rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Dev logits of the encoder + lexical blend in file order, computed as predict computes them, and the labels."""
+    # The Trainer's own dev logits come in length-grouped order without the texts, so they cannot be blended.
+    from ..inference.classifier import StanceClassifier
+    from ..modeling.runs import TrainedRun
+
+    run = TrainedRun(path=cfg.run_dir, model=model, tokenizer=tokenizer, config=cfg, tasks=tuple(tasks),
+                     lexical=lexical)
+    texts = [row["text"] for row in dev_rows]
+    contexts = [row.get("context") or "" for row in dev_rows] if cfg.use_context else None
+    logits = StanceClassifier(run, calibrated=False).logits(texts, contexts)
+    labels = np.array([[task.label2id[row[task.field]] if task.field in row else -100 for task in tasks]
+                       for row in dev_rows])
+    return np.concatenate([logits[task.name] for task in tasks], axis=1), labels
+
+
+def blended_scores(tasks: Sequence[Task], logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Dev macro-F1 per task of (blended) logits."""
+    from sklearn.metrics import f1_score
+
+    scores, start = {}, 0
+    for index, task in enumerate(tasks):
+        known = labels[:, index] != -100
+        predicted = logits[known, start : start + len(task.labels)].argmax(axis=1)
+        scores[task.name] = float(f1_score(labels[known, index], predicted, average="macro"))
+        start += len(task.labels)
+    return scores
+
+
 def write_run_folder(cfg: Config, model: torch.nn.Module, tokenizer: Any, tasks: Sequence[Task], outcome: Outcome,
-                     device: torch.device, counts: dict[str, int]) -> None:
-    """Main process only: model, config, label map, calibration and metrics; then drop the checkpoints."""
+                     device: torch.device, counts: dict[str, int], lexical: LexicalModel | None = None,
+                     dev_rows: list[dict[str, Any]] | None = None) -> None:
+    """Main process only: model, lexical half, config, label map, calibration and metrics; drop the checkpoints."""
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     save_model_folder(model, tokenizer, run_dir / "model")
+    blended = {}
+    if lexical is not None:
+        lexical.save(run_dir)
+        if dev_rows:
+            # Calibrate what predict will output: the blend, not the encoder alone.
+            outcome.dev_logits, outcome.dev_labels = blended_dev_pass(model, tokenizer, cfg, tasks, lexical, dev_rows)
+            blended = blended_scores(tasks, outcome.dev_logits, outcome.dev_labels)
     save_config(cfg, run_dir / "config.yaml")
     (run_dir / "label_map.json").write_text(json.dumps(
         {task.name: {"id2label": task.id2label, "label2id": task.label2id} for task in tasks}, indent=2))
@@ -315,6 +356,8 @@ def write_run_folder(cfg: Config, model: torch.nn.Module, tokenizer: Any, tasks:
         "train_seconds": round(outcome.train_seconds, 1), "device": str(device), "processes": outcome.processes,
         "history": outcome.history, **counts, "parameters": count_parameters(model),
         "torch_threads": torch.get_num_threads(), "bf16_autocast": uses_bf16(cfg, device),
+        # dev macro-F1 of the blend that predict uses (the scores above are the encoder's alone)
+        "lexical": {"weight": lexical.weight, "dev_macro_f1": blended} if lexical is not None else None,
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     # The best epoch is in model/ now; a finished run needs no resume, and checkpoints are ~0.7 GB each.
@@ -322,3 +365,6 @@ def write_run_folder(cfg: Config, model: torch.nn.Module, tokenizer: Any, tasks:
     logger.info("dev %s | trained in %.0f s on %s -> %s", " | ".join(
         f"{task.name} macro-F1 {best[f'val_{task.name}_macro_f1']:.3f}" for task in tasks),
         outcome.train_seconds, device, run_dir)
+    if blended:
+        logger.info("dev with the lexical half (what predict uses, weight %.2f): %s", lexical.weight,
+                    " | ".join(f"{name} macro-F1 {score:.3f}" for name, score in blended.items()))

@@ -1,0 +1,159 @@
+"""The lexical half of a run: a TF-IDF + logistic regression per task, blended with the encoder's probabilities.
+
+Word and character n-grams catch exact wording (loaded words, quoted terms, German compounds) that a small
+encoder fine-tuned on a few thousand sentences picks up only partly, and they err on other sentences than the
+encoder does; averaging the two (``lexical_weight`` in the config) scored higher than either alone on dev, test
+and the challenge set (README, Results). Training fits it on the same training rows and saves ``lexical.json.gz`` and
+``lexical.npz`` in the run folder; prediction blends it in on both backends. Usage:
+``lexical = fit_lexical(rows, tasks, seed=42); lexical.save(run_dir); blended = lexical.blend(logits, texts)``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zipfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..tasks import Task
+
+LEXICAL_META = "lexical.json.gz"
+LEXICAL_ARRAYS = "lexical.npz"
+LEXICAL_FILES = (LEXICAL_META, LEXICAL_ARRAYS)
+
+
+def tfidf_pipeline(seed: int = 0) -> Any:
+    """Word 1-2-grams plus character 2-5-grams, TF-IDF weighted, into a class-balanced logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+
+    # Character n-grams catch German compounds and inflections that word n-grams miss.
+    features = FeatureUnion([
+        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True)),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)),
+    ])
+    return make_pipeline(features, LogisticRegression(max_iter=2000, class_weight="balanced", C=5.0,
+                                                      random_state=seed))
+
+
+def fit_tfidf(rows: Sequence[dict[str, Any]], task: Task, seed: int = 0) -> Any:
+    """A ``tfidf_pipeline`` fitted on the rows that carry ``task``'s label (class ids as targets)."""
+    labelled = [row for row in rows if task.field in row]
+    pipeline = tfidf_pipeline(seed)
+    pipeline.fit([row["text"] for row in labelled], [task.label2id[row[task.field]] for row in labelled])
+    return pipeline
+
+
+def pipeline_probabilities(pipeline: Any, texts: Sequence[str], task: Task) -> np.ndarray:
+    """``(n, labels)`` probabilities in the task's label order; classes absent from training get 0."""
+    probabilities = np.zeros((len(texts), len(task.labels)))
+    if len(texts):
+        probabilities[:, list(pipeline.classes_)] = pipeline.predict_proba(list(texts))
+    return probabilities
+
+
+@dataclass
+class LexicalModel:
+    """One fitted TF-IDF pipeline per task and the weight of its probabilities in the blend."""
+
+    pipelines: dict[str, Any]
+    weight: float
+    tasks: tuple[Task, ...]
+
+    def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """``{task: (n, labels)}`` probabilities of the lexical models."""
+        return {task.name: pipeline_probabilities(self.pipelines[task.name], texts, task)
+                for task in self.tasks if task.name in self.pipelines}
+
+    def blend(self, logits: dict[str, np.ndarray], texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Log of ``(1 - weight) x softmax(encoder logits) + weight x lexical probabilities``, per task.
+
+        The result stays a logit-like array, so temperature scaling, ensembles and evaluation work unchanged.
+        """
+        lexical = self.probabilities(texts)
+        result = {}
+        for name, values in logits.items():
+            if name not in lexical:
+                result[name] = values
+                continue
+            shifted = values - values.max(axis=1, keepdims=True)
+            encoder = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            mixed = (1.0 - self.weight) * encoder + self.weight * lexical[name]
+            result[name] = np.log(np.clip(mixed, 1e-12, None)).astype(values.dtype)
+        return result
+
+    def save(self, run_dir: str | Path) -> Path:
+        """Write ``lexical.json.gz`` (vocabularies, labels, weight) and ``lexical.npz`` (idf, coefficients).
+
+        Plain data, no pickle: a run folder from elsewhere can be read without running its code.
+        """
+        import sklearn
+
+        meta: dict[str, Any] = {"weight": self.weight, "sklearn": sklearn.__version__, "tasks": {}}
+        arrays: dict[str, np.ndarray] = {}
+        for name, pipeline in self.pipelines.items():
+            meta["tasks"][name], task_arrays = pipeline_state(pipeline)
+            arrays.update({f"{name}/{key}": value for key, value in task_arrays.items()})
+        run_dir = Path(run_dir)
+        with gzip.open(run_dir / LEXICAL_META, "wt", encoding="utf-8") as handle:
+            json.dump(meta, handle, ensure_ascii=False)
+        np.savez_compressed(run_dir / LEXICAL_ARRAYS, **arrays)
+        return run_dir / LEXICAL_META
+
+
+def pipeline_state(pipeline: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A fitted ``tfidf_pipeline`` as JSON-able vocabularies and classes plus numeric arrays."""
+    union, regression = pipeline.steps[0][1], pipeline.steps[-1][1]
+    meta: dict[str, Any] = {"classes": [int(label) for label in regression.classes_], "vectorizers": {}}
+    arrays = {"coef": regression.coef_.astype(np.float32), "intercept": regression.intercept_.astype(np.float32)}
+    for name, vectorizer in union.transformer_list:
+        meta["vectorizers"][name] = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+        arrays[f"{name}_idf"] = vectorizer.idf_.astype(np.float32)
+    return meta, arrays
+
+
+def pipeline_from_state(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+    """Rebuild a fitted ``tfidf_pipeline`` from ``pipeline_state``'s output."""
+    pipeline = tfidf_pipeline()
+    union, regression = pipeline.steps[0][1], pipeline.steps[-1][1]
+    for name, vectorizer in union.transformer_list:
+        vectorizer.vocabulary_ = {term: index for index, term in enumerate(meta["vectorizers"][name])}
+        vectorizer.idf_ = arrays[f"{name}_idf"].astype(np.float64)
+    regression.classes_ = np.asarray(meta["classes"])
+    regression.coef_ = arrays["coef"].astype(np.float64)
+    regression.intercept_ = arrays["intercept"].astype(np.float64)
+    return pipeline
+
+
+def fit_lexical(rows: Sequence[dict[str, Any]], tasks: Sequence[Task], weight: float, seed: int = 0) -> LexicalModel:
+    """Fit one TF-IDF pipeline per task on the training rows."""
+    return LexicalModel({task.name: fit_tfidf(rows, task, seed) for task in tasks}, weight, tuple(tasks))
+
+
+def load_lexical(run_dir: str | Path, tasks: Sequence[Task]) -> LexicalModel | None:
+    """The run's lexical model, or None when the run has none (trained with ``lexical_weight: 0``)."""
+    run_dir = Path(run_dir)
+    meta_path, arrays_path = run_dir / LEXICAL_META, run_dir / LEXICAL_ARRAYS
+    if not meta_path.is_file() and not arrays_path.is_file():
+        return None
+    try:
+        with gzip.open(meta_path, "rt", encoding="utf-8") as handle:
+            meta = json.load(handle)
+        with np.load(arrays_path, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        pipelines = {name: pipeline_from_state(entry, {key.split("/", 1)[1]: value for key, value in arrays.items()
+                                                       if key.startswith(f"{name}/")})
+                     for name, entry in meta["tasks"].items()}
+        weight = float(meta["weight"])
+    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, zlib.error, zipfile.BadZipFile) as error:
+        raise ValueError(f"expected the lexical half of the run in {meta_path} and {arrays_path}, found a missing or "
+                         f"damaged file ({type(error).__name__}: {error}); copy the run folder again or retrain "
+                         "it") from None
+    return LexicalModel(pipelines, weight, tuple(tasks))
