@@ -180,9 +180,12 @@ def run_child(command: list[str]) -> tuple[float, float, str, str, float]:
 
 def files_size_mb(model: Path, path_name: str) -> float:
     """Megabytes of the files a path reads from the run folder."""
+    from german_stance.modeling.lexical import LEXICAL_FILES
     from german_stance.modeling.onnx_run import ONNX_DIR, read_manifest
 
     common = [model / "config.yaml", model / "calibration.json", model / "model" / "config.json"]
+    if path_name != "naive":  # the naive reference runs the encoder alone
+        common += [model / name for name in LEXICAL_FILES]
     if path_name in ("naive", "torch"):
         files = common + [item for item in (model / "model").iterdir() if item.is_file()]
     else:

@@ -94,14 +94,20 @@ def test_runs_without_a_lexical_half_predict_with_the_encoder_alone(trained_run:
     assert classifier.run.lexical is None and not any((trained_run / name).exists() for name in LEXICAL_FILES)
 
 
-def test_saved_lexical_half_predicts_exactly_like_the_fitted_one(tmp_path: Path) -> None:
+def test_saved_lexical_half_scores_exactly_like_scikit_learn(tmp_path: Path) -> None:
+    from german_stance.modeling.lexical import fit_tfidf, pipeline_probabilities
+
     rows = toy_rows() * 3
     fitted = fit_lexical(rows, (STANCE, SENTIMENT), weight=0.3)
     fitted.save(tmp_path)
     loaded = load_lexical(tmp_path, (STANCE, SENTIMENT))
-    texts = TEXTS + ["Ein völlig neuer Satz über Moskau und Pjöngjang."]
-    for task, values in fitted.probabilities(texts).items():
-        assert loaded.probabilities(texts)[task] == pytest.approx(values, abs=1e-5)
+    # Odd spacing, one-letter words, digits, quotes, umlauts, unseen words, an empty string.
+    texts = TEXTS + ["Ein völlig neuer Satz  über Moskau\tund Pjöngjang.", "„Inakzeptabel“, sagte er: a b c 1 2",
+                     "", "Kriegspakt!!! Kim's ÄRGER über 10.000 Granaten"]
+    for task in (STANCE, SENTIMENT):
+        reference = pipeline_probabilities(fit_tfidf(rows, task), texts, task)
+        assert loaded.probabilities(texts)[task.name] == pytest.approx(reference, abs=1e-5)
+        assert fitted.probabilities(texts)[task.name] == pytest.approx(reference, abs=1e-5)
     assert loaded.weight == 0.3
     # No pickle anywhere: the arrays load with pickles forbidden.
     np.load(tmp_path / LEXICAL_ARRAYS, allow_pickle=False).close()
@@ -121,3 +127,12 @@ def test_onnx_backend_and_bundle_blend_the_same_way(blended_run: Path, tmp_path:
     assert all((tmp_path / "bundle" / name).is_file() for name in LEXICAL_FILES)
     bundled = StanceClassifier.from_run(tmp_path / "bundle")
     assert bundled.predict_records(TEXTS) == StanceClassifier.from_run(blended_run, backend="onnx").predict_records(TEXTS)
+    # The lexical half scores with NumPy alone: predicting from the bundle imports no heavy library.
+    import subprocess
+    import sys
+
+    script = ("import sys, json\nfrom german_stance import StanceClassifier\n"
+              f"StanceClassifier.from_run({str(tmp_path / 'bundle')!r}).predict_records(['Kim dankte Putin.'])\n"
+              "print(json.dumps(sorted(m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
