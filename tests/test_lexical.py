@@ -81,6 +81,13 @@ def test_a_damaged_lexical_file_is_refused_with_a_clear_message(blended_run: Pat
         with pytest.raises(ValueError, match="missing or damaged file"):
             StanceClassifier.from_run(blended_run, device="cpu")
         path.write_bytes(intact)
+    moved = {name: (blended_run / name).read_bytes() for name in LEXICAL_FILES}
+    for name in LEXICAL_FILES:
+        (blended_run / name).unlink()
+    with pytest.raises(ValueError, match="missing or damaged file"):  # the config says the run has one
+        StanceClassifier.from_run(blended_run, device="cpu")
+    for name, content in moved.items():
+        (blended_run / name).write_bytes(content)
     assert StanceClassifier.from_run(blended_run, device="cpu").run.lexical is not None
 
 

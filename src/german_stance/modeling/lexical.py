@@ -202,11 +202,14 @@ def fit_lexical(rows: Sequence[dict[str, Any]], tasks: Sequence[Task], weight: f
                         tuple(tasks))
 
 
-def load_lexical(run_dir: str | Path, tasks: Sequence[Task]) -> LexicalModel | None:
-    """The run's lexical model, or None when the run has none (trained with ``lexical_weight: 0``)."""
+def load_lexical(run_dir: str | Path, tasks: Sequence[Task], required: bool = False) -> LexicalModel | None:
+    """The run's lexical model, or None when the run has none (trained with ``lexical_weight: 0``).
+
+    ``required`` (the run's config asks for a lexical half): both files missing is an error, not an encoder-only run.
+    """
     run_dir = Path(run_dir)
     meta_path, arrays_path = run_dir / LEXICAL_META, run_dir / LEXICAL_ARRAYS
-    if not meta_path.is_file() and not arrays_path.is_file():
+    if not meta_path.is_file() and not arrays_path.is_file() and not required:
         return None
     try:
         with gzip.open(meta_path, "rt", encoding="utf-8") as handle:

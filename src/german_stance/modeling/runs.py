@@ -85,5 +85,8 @@ def read_run(run_dir: str | Path, tokenizer: Any = None, model: Any = None) -> T
     calibration = read_json_object(calibration_file) if calibration_file.is_file() else {}
     from .lexical import load_lexical
 
-    return TrainedRun(path=run_dir, model=model, tokenizer=tokenizer, config=load_config(run_dir / "config.yaml"),
-                      tasks=tasks, calibration=calibration, legacy=legacy, lexical=load_lexical(run_dir, tasks))
+    config = load_config(run_dir / "config.yaml")
+    # A run trained with a lexical half must not silently predict without it when its files went missing.
+    lexical = load_lexical(run_dir, tasks, required=config.lexical_weight > 0)
+    return TrainedRun(path=run_dir, model=model, tokenizer=tokenizer, config=config, tasks=tasks,
+                      calibration=calibration, legacy=legacy, lexical=lexical)
