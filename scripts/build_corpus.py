@@ -72,23 +72,27 @@ def cross_table(rows: list[dict]) -> dict:
     return {stance: {sentiment: counts[(stance, sentiment)] for sentiment in SENTIMENT.labels} for stance in STANCE.labels}
 
 
-def existing_splits(out: Path) -> dict[str, str]:
-    """Article -> split name, from the split files of an earlier build (empty when there are none)."""
+def earlier_build(out: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """From the split files of an earlier build (empty when there are none): article -> split name, and
+    sentence id -> position in those files."""
     placed: dict[str, str] = {}
+    order: dict[str, int] = {}
     for name in SPLITS:
         path = out / f"{name}.jsonl"
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
-                    placed[json.loads(line)["source"]] = name
-    return placed
+                    row = json.loads(line)
+                    placed[row["source"]] = name
+                    order[row["id"]] = len(order)
+    return placed, order
 
 
-def existing_order(out: Path) -> dict[str, int]:
-    """Sentence id -> position in the split files of an earlier build (empty when there are none)."""
-    ids = [json.loads(line)["id"] for name in SPLITS if (out / f"{name}.jsonl").is_file()
-           for line in (out / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {sentence: position for position, sentence in enumerate(ids)}
+def drop_near_duplicates(rows: list[dict], others: list[str], split: str, removed: list[dict]) -> list[dict]:
+    """``rows`` without those whose text is a near-duplicate of one of ``others``; records each in ``removed``."""
+    leaked = {text for text, _ in near_duplicate_pairs([row["text"] for row in rows], others)}
+    removed += [{"split": split, "text": text} for text in sorted(leaked)]
+    return [row for row in rows if row["text"] not in leaked]
 
 
 def main() -> int:
@@ -103,8 +107,7 @@ def main() -> int:
     # Split by group (an article, or articles joined by minimal pairs), then restore the article ids.
     # Articles that an earlier build already placed keep their split, so runs trained on an earlier train
     # split are never scored on their own training sentences; only new articles are split here.
-    placed = existing_splits(Path(args.out))
-    order = existing_order(Path(args.out))
+    placed, order = earlier_build(Path(args.out))
     new_rows = [row for row in rows if row["source"] not in placed]
     grouped = [{**row, "source": groups[row["source"]], "article": row["source"]} for row in new_rows]
     parts = {name: [{**{k: v for k, v in row.items() if k != "article"}, "source": row["article"]} for row in part]
@@ -118,21 +121,17 @@ def main() -> int:
 
     # A near-duplicate in dev/test of a training sentence would inflate the scores: drop it from dev/test.
     # dev is checked against train, test against train and dev.
-    removed = []
+    removed: list[dict] = []
     for name, earlier in (("dev", ["train"]), ("test", ["train", "dev"])):
         others = [row["text"] for split in earlier for row in parts[split]]
-        leaked = {text for text, _ in near_duplicate_pairs([r["text"] for r in parts[name]], others)}
-        removed += [{"split": name, "text": text} for text in sorted(leaked)]
-        parts[name] = [row for row in parts[name] if row["text"] not in leaked]
+        parts[name] = drop_near_duplicates(parts[name], others, name, removed)
 
     # The evaluation sets stay blind: a training sentence that repeats one of theirs (short generic sentences
     # such as "Was bedeutet das für Südkorea?" can recur across writers) is dropped from training.
     blind = [row["text"] for name in ("challenge.jsonl", "seed_article.jsonl")
              if (Path(args.out) / "eval" / name).is_file()
              for row in map(json.loads, (Path(args.out) / "eval" / name).read_text(encoding="utf-8").splitlines())]
-    leaked = {text for text, _ in near_duplicate_pairs([r["text"] for r in parts["train"]], blind)}
-    removed += [{"split": "train", "text": text} for text in sorted(leaked)]
-    parts["train"] = [row for row in parts["train"] if row["text"] not in leaked]
+    parts["train"] = drop_near_duplicates(parts["train"], blind, "train", removed)
     # A twin whose partner was dropped is no longer a minimal pair.
     twins = Counter(row["pair"] for part in parts.values() for row in part if row.get("pair"))
     for part in parts.values():

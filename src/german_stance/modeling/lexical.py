@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..tasks import Task
+from .calibration import softmax
 
 LEXICAL_META = "lexical.json.gz"
 LEXICAL_ARRAYS = "lexical.npz"
@@ -128,8 +129,7 @@ class TfidfScorer:
             positive = 1.0 / (1.0 + np.exp(-decisions[:, 0]))
             scores = np.stack([1.0 - positive, positive], axis=1)
         else:
-            shifted = np.exp(decisions - decisions.max(axis=1, keepdims=True))
-            scores = shifted / shifted.sum(axis=1, keepdims=True)
+            scores = softmax(decisions)
         result[:, self.classes] = scores
         return result
 
@@ -162,9 +162,7 @@ class LexicalModel:
             if name not in lexical:
                 result[name] = values
                 continue
-            shifted = values - values.max(axis=1, keepdims=True)
-            encoder = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-            mixed = (1.0 - self.weight) * encoder + self.weight * lexical[name]
+            mixed = (1.0 - self.weight) * softmax(values) + self.weight * lexical[name]
             result[name] = np.log(np.clip(mixed, 1e-12, None)).astype(values.dtype)
         return result
 

@@ -45,6 +45,23 @@ class QuietProgress(ProgressCallback):
         """Print nothing: ``EpochLog`` writes one readable line per epoch instead."""
 
 
+def task_scores(tasks: Sequence[Task], joined: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Macro-F1 and accuracy per task of joined logits ``(n, all labels)`` against ``(n, tasks)`` ids (-100 skipped)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    scores: dict[str, float] = {}
+    start = 0
+    for index, task in enumerate(tasks):
+        logits = joined[:, start : start + len(task.labels)]
+        start += len(task.labels)
+        known = labels[:, index] != -100
+        gold, predicted = labels[known, index], logits[known].argmax(axis=1)
+        scores[f"{task.name}_macro_f1"] = float(f1_score(gold, predicted, labels=list(range(len(task.labels))),
+                                                         average="macro", zero_division=0))
+        scores[f"{task.name}_accuracy"] = float(accuracy_score(gold, predicted)) if len(gold) else 0.0
+    return scores
+
+
 class DevLogits:
     """``compute_metrics`` for the Trainer that also keeps each evaluation's dev logits (for calibration)."""
 
@@ -59,22 +76,11 @@ class DevLogits:
         return outputs[-1] if isinstance(outputs, tuple) else outputs
 
     def __call__(self, prediction: EvalPrediction) -> dict[str, float]:
-        from sklearn.metrics import accuracy_score, f1_score
-
         joined = self.logits_of(prediction.predictions)
         labels = np.asarray(prediction.label_ids).reshape(len(joined), len(self.tasks))
         self.logits.append(joined)
         self.labels = labels
-        scores: dict[str, float] = {}
-        start = 0
-        for index, task in enumerate(self.tasks):
-            logits = joined[:, start : start + len(task.labels)]
-            start += len(task.labels)
-            known = labels[:, index] != -100
-            gold, predicted = labels[known, index], logits[known].argmax(axis=1)
-            scores[f"{task.name}_macro_f1"] = float(f1_score(gold, predicted, labels=list(range(len(task.labels))),
-                                                             average="macro", zero_division=0))
-            scores[f"{task.name}_accuracy"] = float(accuracy_score(gold, predicted)) if len(gold) else 0.0
+        scores = task_scores(self.tasks, joined, labels)
         # The best epoch is chosen by the mean macro-F1 over tasks (stance alone for a stance run).
         scores["score"] = float(np.mean([scores[f"{task.name}_macro_f1"] for task in self.tasks]))
         return scores

@@ -30,7 +30,7 @@ from ..modeling.calibration import choose_temperature
 from ..modeling.lexical import LexicalModel, fit_lexical
 from ..modeling.loading import load_backbone, resolve_device, save_model_folder
 from ..tasks import Task, get_tasks
-from .callbacks import DevLogits, EpochLog, QuietProgress
+from .callbacks import DevLogits, EpochLog, QuietProgress, task_scores
 from .checkpoints import RUN_CONFIG, check_start, drop_if_unresumable, history_from_log
 from .distributed import ddp_backend, is_main_process
 
@@ -313,19 +313,6 @@ def blended_dev_pass(model: torch.nn.Module, tokenizer: Any, cfg: Config, tasks:
     return np.concatenate([logits[task.name] for task in tasks], axis=1), labels
 
 
-def blended_scores(tasks: Sequence[Task], logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Dev macro-F1 per task of (blended) logits."""
-    from sklearn.metrics import f1_score
-
-    scores, start = {}, 0
-    for index, task in enumerate(tasks):
-        known = labels[:, index] != -100
-        predicted = logits[known, start : start + len(task.labels)].argmax(axis=1)
-        scores[task.name] = float(f1_score(labels[known, index], predicted, average="macro"))
-        start += len(task.labels)
-    return scores
-
-
 def write_run_folder(cfg: Config, model: torch.nn.Module, tokenizer: Any, tasks: Sequence[Task], outcome: Outcome,
                      device: torch.device, counts: dict[str, int], lexical: LexicalModel | None = None,
                      dev_rows: list[dict[str, Any]] | None = None) -> None:
@@ -339,7 +326,8 @@ def write_run_folder(cfg: Config, model: torch.nn.Module, tokenizer: Any, tasks:
         if dev_rows:
             # Calibrate what predict will output: the blend, not the encoder alone.
             outcome.dev_logits, outcome.dev_labels = blended_dev_pass(model, tokenizer, cfg, tasks, lexical, dev_rows)
-            blended = blended_scores(tasks, outcome.dev_logits, outcome.dev_labels)
+            scores = task_scores(tasks, outcome.dev_logits, outcome.dev_labels)
+            blended = {task.name: scores[f"{task.name}_macro_f1"] for task in tasks}
     save_config(cfg, run_dir / "config.yaml")
     (run_dir / "label_map.json").write_text(json.dumps(
         {task.name: {"id2label": task.id2label, "label2id": task.label2id} for task in tasks}, indent=2))
