@@ -142,6 +142,16 @@ def test_markdown_report_escapes_html_from_the_data() -> None:
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; b" in markdown
 
 
+def test_html_tables_right_align_every_number_signed_or_not() -> None:
+    from german_stance.evaluation.document import Table, to_html
+
+    cells = ["0.875 [0.851, 0.899]", "-0.020 [-0.048, +0.007]", "+0.056 [+0.032, +0.084]", "0.812 ± 0.005", "12%"]
+    page = to_html([Table(["difference", *["x"] * len(cells)], [["new − old", *cells]])], "T")
+    for cell in cells:
+        assert f'<td class="num">{cell}</td>' in page
+    assert "<td>new − old</td>" in page  # a name with a minus sign in it stays text
+
+
 def test_coverage_curve_stores_none_where_nothing_is_covered() -> None:
     import numpy as np
 

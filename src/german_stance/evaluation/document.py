@@ -171,7 +171,8 @@ def to_markdown(blocks: list[Block], title: str) -> str:
     return "\n".join(lines)
 
 
-NUMBER_CELL = re.compile(r"-?\d[\d.,]*%?( \[-?[\d.]+, -?[\d.]+\]| ± [\d.]+)?")
+# Signed too: paired differences read "+0.056 [+0.032, +0.084]" and must align like "-0.020 [...]".
+NUMBER_CELL = re.compile(r"[-+−]?\d[\d.,]*%?( \[[-+−]?[\d.]+, [-+−]?[\d.]+\]| ± [\d.]+)?")
 
 
 def _is_number(text: str) -> bool:

@@ -88,10 +88,20 @@ def plot_coverage(points: list[dict[str, float | None]], title: str) -> bytes:
     points = [point for point in points if point["accuracy"] is not None]  # nothing covered: no point to draw
     figure, axis = plt.subplots(figsize=(4.8, 4.2), dpi=110)
     axis.plot([p["coverage"] for p in points], [p["accuracy"] for p in points], marker="o")
-    for point in points[::2]:
-        axis.annotate(f"{point['threshold']:.2f}", (point["coverage"], point["accuracy"]), textcoords="offset points",
-                      xytext=(4, 4), fontsize=7, color="#444")
     axis.set_xlim(0, 1.02)
+    low, high = axis.get_ylim()
+    labelled: list[tuple[float, float]] = []
+    for point in points:
+        # Axes-fraction position: label a threshold only where it does not crowd the last label; near full
+        # coverage the points bunch up at the right edge, so their labels go to the left of the line.
+        x, y = point["coverage"] / 1.02, (point["accuracy"] - low) / max(high - low, 1e-9)
+        if labelled and min(np.hypot(x - lx, y - ly) for lx, ly in labelled) < 0.08:
+            continue
+        labelled.append((x, y))
+        right_edge = x > 0.85
+        axis.annotate(f"{point['threshold']:.2f}", (point["coverage"], point["accuracy"]), textcoords="offset points",
+                      xytext=(-6, -3) if right_edge else (4, 4), ha="right" if right_edge else "left",
+                      fontsize=7, color="#444")
     axis.set_xlabel("coverage (share of sentences labelled, not 'uncertain')")
     axis.set_ylabel("accuracy on the labelled sentences")
     axis.set_title(f"Abstaining below --min-confidence: {title}", fontsize=10)
