@@ -9,7 +9,6 @@ Not a test.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -27,9 +26,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "lexical_cost.md")
     args = parser.parse_args()
     from german_stance import StanceClassifier
+    from german_stance.data import read_jsonl
 
-    texts = [json.loads(line)["text"] for line in (REPO / "data" / "test.jsonl").read_text(encoding="utf-8").splitlines()
-             if line.strip()][:1000]
+    texts = [row["text"] for row in read_jsonl(REPO / "data" / "test.jsonl")][:1000]
     classifier = StanceClassifier.from_run(args.model, backend=args.backend)
     lexical = classifier.run.lexical
     if lexical is None:

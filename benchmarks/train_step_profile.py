@@ -9,7 +9,6 @@ warm-up steps. Not a test: a lead for speed work, not a target.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -21,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from german_stance.config import load_config  # noqa: E402
+from german_stance.data import read_jsonl  # noqa: E402
 from german_stance.modeling.loading import load_backbone  # noqa: E402
 from german_stance.training.trainer import uses_bf16  # noqa: E402
 
@@ -29,7 +29,7 @@ RESULTS = REPO / "benchmarks" / "results" / "train_step_profile.md"
 
 def batches(tokenizer, path: str, size: int, count: int) -> list[dict[str, torch.Tensor]]:
     """``count`` batches of ``size`` neighbouring sentences by length, spread over the split (as group_by_length)."""
-    texts = sorted((json.loads(line)["text"] for line in open(path, encoding="utf-8")), key=len)
+    texts = sorted((row["text"] for row in read_jsonl(path)), key=len)
     stride = max(1, len(texts) // count)
     return [dict(tokenizer(texts[i : i + size], padding=True, return_tensors="pt"))
             for i in range(0, stride * count, stride)]
@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--config", default="configs/stance.yaml")
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
-    cfg = load_config(REPO / args.config if not Path(args.config).is_absolute() else args.config)
+    cfg = load_config(REPO / args.config)  # an absolute --config replaces REPO in the join
     model, tokenizer = load_backbone(cfg)
     model.train()
     bf16 = uses_bf16(cfg, torch.device("cpu"))

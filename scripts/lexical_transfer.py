@@ -27,7 +27,7 @@ from german_stance.data import read_sentences  # noqa: E402
 from german_stance.data.augment import vary_spelling  # noqa: E402
 from german_stance.evaluation.metrics import bootstrap_intervals, compute_metrics, paired_bootstrap  # noqa: E402
 from german_stance.modeling.calibration import softmax  # noqa: E402
-from german_stance.modeling.lexical import fit_lexical  # noqa: E402
+from german_stance.modeling.lexical import fit_lexical, mix  # noqa: E402
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # 0: the encoder alone, 1: the TF-IDF half alone
 
@@ -103,8 +103,8 @@ def main() -> int:
             gold = np.array([task.label2id[rows[i][task.field]] for i in known])
             predicted = {}
             for weight in WEIGHTS:
-                mixed = (1 - weight) * encoder[task.name][known] + weight * tfidf[task.name][known]
-                predicted[weight] = mixed.argmax(axis=1)
+                # The blend as predict makes it (predict takes the log, which keeps the argmax).
+                predicted[weight] = mix(encoder[task.name][known], tfidf[task.name][known], weight).argmax(axis=1)
             lines += [f"## {name}: {task.name} ({len(known)} sentences)", "",
                       "| w | macro-F1 | accuracy |", "|---|---|---|"]
             for weight, labels in predicted.items():

@@ -134,6 +134,11 @@ class TfidfScorer:
         return result
 
 
+def mix(encoder: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
+    """The blend's probabilities: ``(1 - weight) x encoder + weight x lexical`` (both ``(n, labels)``)."""
+    return (1.0 - weight) * encoder + weight * lexical
+
+
 @dataclass
 class LexicalModel:
     """One fitted TF-IDF + logistic regression per task (saved form) and its weight in the blend."""
@@ -162,7 +167,7 @@ class LexicalModel:
             if name not in lexical:
                 result[name] = values
                 continue
-            mixed = (1.0 - self.weight) * softmax(values) + self.weight * lexical[name]
+            mixed = mix(softmax(values), lexical[name], self.weight)
             result[name] = np.log(np.clip(mixed, 1e-12, None)).astype(values.dtype)
         return result
 
